@@ -1,0 +1,118 @@
+//! Decoding one `data:` payload of the conversation event stream.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+/// What one event-stream line means to the decoder.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// `data: [DONE]`: the answer is complete.
+    Done,
+    /// An event carrying the whole answer so far.
+    Text(Cow<'a, str>),
+    /// Anything else: other SSE fields, comments, blank lines, events that
+    /// are not `message_type == "next"`, payloads that are not JSON or lack
+    /// the fields.
+    Skip,
+}
+
+/// Classifies one line (without its line ending).
+pub fn parse_line(line: &[u8]) -> Line<'_> {
+    let Some(payload) = line.strip_prefix(b"data:") else {
+        return Line::Skip;
+    };
+    let payload = payload.strip_prefix(b" ").unwrap_or(payload);
+    if payload == b"[DONE]" {
+        return Line::Done;
+    }
+    match serde_json::from_slice::<Event<'_>>(payload) {
+        Ok(Event {
+            message: Some(message),
+        }) if message.metadata.message_type.as_deref() == Some("next") => {
+            match message.content.parts.into_iter().next() {
+                Some(Some(text)) => Line::Text(text),
+                _ => Line::Skip,
+            }
+        }
+        _ => Line::Skip,
+    }
+}
+
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(borrow, default)]
+    message: Option<EventMessage<'a>>,
+}
+
+#[derive(Deserialize)]
+struct EventMessage<'a> {
+    #[serde(borrow)]
+    content: EventContent<'a>,
+    #[serde(borrow)]
+    metadata: EventMetadata<'a>,
+}
+
+#[derive(Deserialize)]
+struct EventContent<'a> {
+    #[serde(borrow, default)]
+    parts: Vec<Option<Cow<'a, str>>>,
+}
+
+#[derive(Deserialize)]
+struct EventMetadata<'a> {
+    #[serde(borrow, default)]
+    message_type: Option<Cow<'a, str>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(message_type: &str, text: &str) -> String {
+        serde_json::json!({
+            "message": {
+                "id": "m", "author": {"role": "assistant"},
+                "content": {"content_type": "text", "parts": [text]},
+                "status": "in_progress", "end_turn": null,
+                "metadata": {"message_type": message_type, "model_slug": "text-davinci-002-render-sha"}
+            },
+            "conversation_id": "c", "error": null
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn next_events_carry_text() {
+        let line = format!("data: {}", event("next", "Привет \"мир\" \\ 👋"));
+        assert_eq!(
+            parse_line(line.as_bytes()),
+            Line::Text("Привет \"мир\" \\ 👋".into())
+        );
+        let no_space = format!("data:{}", event("next", "x"));
+        assert_eq!(parse_line(no_space.as_bytes()), Line::Text("x".into()));
+    }
+
+    #[test]
+    fn everything_else_is_skipped_or_done() {
+        assert_eq!(parse_line(b"data: [DONE]"), Line::Done);
+        for line in [
+            &b""[..],
+            b": keep-alive",
+            b"event: ping",
+            b"id: 3",
+            b"data: not json",
+            b"data: {\"message\": null, \"error\": \"x\"}",
+            b"data: {\"message\": {\"content\": {\"parts\": []}, \"metadata\": {\"message_type\": \"next\"}}}",
+            b"data: {\"message\": {\"content\": {\"parts\": [null]}, \"metadata\": {\"message_type\": \"next\"}}}",
+            b"data: {\"message\": {\"content\": {\"parts\": [\"x\"]}, \"metadata\": {}}}",
+            b"data: [1,2]",
+            b"data: \xff\xfe",
+        ] {
+            assert_eq!(parse_line(line), Line::Skip, "{}", String::from_utf8_lossy(line));
+        }
+        assert_eq!(parse_line(event("variant", "x").as_bytes()), Line::Skip);
+        let other = format!("data: {}", event("variant", "x"));
+        assert_eq!(parse_line(other.as_bytes()), Line::Skip);
+    }
+}

@@ -1,0 +1,224 @@
+//! The event-stream decoder: bytes in arbitrary chunks → lines → `data:`
+//! payloads → events → cumulative text → the new text.
+//!
+//! [`Decoder`] is plain synchronous state that knows nothing of HTTP;
+//! [`decode`] wraps it as a `Stream` adapter over any stream of byte chunks.
+
+mod delta;
+mod events;
+mod lines;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+pub use delta::DeltaTracker;
+pub use events::{parse_line, Line};
+pub use lines::{LineSplitter, LineTooLong};
+
+use crate::error::{Error, Step};
+
+/// The default bound on one event line: 16 MiB, far above any real event
+/// (a 100,000-character answer is about 500 KB of JSON).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Incremental decoder of the conversation event stream.
+#[derive(Debug)]
+pub struct Decoder {
+    lines: LineSplitter,
+    tracker: DeltaTracker,
+    done: bool,
+}
+
+impl Decoder {
+    /// A decoder that refuses event lines longer than `max_line` bytes.
+    pub fn new(max_line: usize) -> Self {
+        Decoder {
+            lines: LineSplitter::new(max_line),
+            tracker: DeltaTracker::new(),
+            done: false,
+        }
+    }
+
+    /// Feeds one chunk of the body and returns the new answer text it
+    /// completes (often empty). After `data: [DONE]` everything is ignored.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<String, Error> {
+        let mut out = String::new();
+        if self.done {
+            return Ok(out);
+        }
+        let Decoder {
+            lines,
+            tracker,
+            done,
+        } = self;
+        lines
+            .feed(chunk, |line| Self::line(tracker, done, line, &mut out))
+            .map_err(line_too_long)?;
+        Ok(out)
+    }
+
+    /// Ends the body: decodes a last line that had no line ending and
+    /// returns its new text. Fails with [`Error::NoValidResponse`] when the
+    /// whole stream carried no answer text.
+    pub fn finish(&mut self) -> Result<String, Error> {
+        let mut out = String::new();
+        if !self.done {
+            if let Some(line) = self.lines.finish() {
+                Self::line(&mut self.tracker, &mut self.done, &line, &mut out);
+            }
+        }
+        self.done = true;
+        if self.tracker.yielded_any() {
+            Ok(out)
+        } else {
+            Err(Error::NoValidResponse)
+        }
+    }
+
+    /// Whether `data: [DONE]` has been seen.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn line(tracker: &mut DeltaTracker, done: &mut bool, line: &[u8], out: &mut String) -> bool {
+        match parse_line(line) {
+            Line::Done => {
+                *done = true;
+                false
+            }
+            Line::Text(text) => {
+                tracker.push(&text, out);
+                true
+            }
+            Line::Skip => true,
+        }
+    }
+}
+
+fn line_too_long(err: LineTooLong) -> Error {
+    Error::Protocol {
+        step: Step::Conversation,
+        reason: format!(
+            "an event line is longer than the limit of {} bytes",
+            err.max
+        ),
+    }
+}
+
+/// Adapts a stream of body chunks into a stream of new answer text.
+///
+/// Empty deltas are not yielded; the stream ends after `data: [DONE]` or the
+/// end of the body, and yields [`Error::NoValidResponse`] if no answer text
+/// came at all. An error from the body is passed on and ends the stream.
+pub fn decode<S>(body: S, max_line: usize) -> impl Stream<Item = Result<String, Error>> + Send
+where
+    S: Stream<Item = Result<Bytes, Error>> + Send,
+{
+    async_stream::try_stream! {
+        let mut decoder = Decoder::new(max_line);
+        futures_util::pin_mut!(body);
+        while let Some(chunk) = body.next().await {
+            let text = decoder.feed(&chunk?)?;
+            if !text.is_empty() {
+                yield text;
+            }
+            if decoder.is_done() {
+                break;
+            }
+        }
+        let text = decoder.finish()?;
+        if !text.is_empty() {
+            yield text;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(text: &str) -> String {
+        let payload = serde_json::json!({
+            "message": {"content": {"content_type": "text", "parts": [text]},
+                        "metadata": {"message_type": "next"}}
+        });
+        format!("data: {payload}\n\n")
+    }
+
+    fn stream_bytes(answer: &str, step: usize) -> Vec<u8> {
+        let chars: Vec<char> = answer.chars().collect();
+        let mut body = String::from(": comment\n\n");
+        let mut n = 0;
+        while n < chars.len() {
+            n = (n + step).min(chars.len());
+            body.push_str(&event(&chars[..n].iter().collect::<String>()));
+            body.push_str("data: {\"message\": {\"content\": {\"parts\": [\"noise\"]}, \"metadata\": {\"message_type\": \"variant\"}}}\n\n");
+        }
+        body.push_str("data: [DONE]\n\n");
+        body.into_bytes()
+    }
+
+    #[test]
+    fn every_two_way_cut_gives_the_same_text() {
+        let answer = "Привет, 世界! 👋 \"q\" \\ done";
+        let body = stream_bytes(answer, 3);
+        for cut in 0..=body.len() {
+            let mut decoder = Decoder::new(1 << 20);
+            let mut text = decoder.feed(&body[..cut]).unwrap();
+            text.push_str(&decoder.feed(&body[cut..]).unwrap());
+            text.push_str(&decoder.finish().unwrap());
+            assert_eq!(text, answer, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn done_stops_decoding_and_missing_text_fails() {
+        let mut decoder = Decoder::new(1024);
+        let mut text = decoder.feed(event("ab").as_bytes()).unwrap();
+        text.push_str(&decoder.feed(b"data: [DONE]\n").unwrap());
+        assert!(decoder.is_done());
+        text.push_str(&decoder.feed(event("abcdef").as_bytes()).unwrap());
+        assert_eq!(text, "ab");
+
+        let mut empty = Decoder::new(1024);
+        empty.feed(b": nothing\ndata: [DONE]\n").unwrap();
+        assert!(matches!(empty.finish(), Err(Error::NoValidResponse)));
+    }
+
+    #[test]
+    fn a_last_line_without_newline_still_counts() {
+        let mut decoder = Decoder::new(1024);
+        let line = event("tail");
+        let trimmed = line.trim_end();
+        assert_eq!(decoder.feed(trimmed.as_bytes()).unwrap(), "");
+        assert_eq!(decoder.finish().unwrap(), "tail");
+    }
+
+    #[test]
+    fn an_oversized_line_is_an_error() {
+        let mut decoder = Decoder::new(64);
+        let err = decoder
+            .feed(event(&"x".repeat(100)).as_bytes())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("longer than the limit of 64 bytes"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_stream_adapter_yields_non_empty_deltas() {
+        let body = stream_bytes("one two three", 2);
+        let chunks: Vec<Result<Bytes, Error>> = body
+            .chunks(7)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let deltas: Vec<String> = decode(futures_util::stream::iter(chunks), 1024)
+            .map(|d| d.unwrap())
+            .collect()
+            .await;
+        assert!(deltas.iter().all(|d| !d.is_empty()));
+        assert_eq!(deltas.concat(), "one two three");
+    }
+}

@@ -1,0 +1,271 @@
+//! HTTP plumbing for the provider: browser-like headers, clients per proxy,
+//! and turning responses and transport failures into [`Error`]s.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+
+use super::session::SessionCookies;
+use crate::error::{excerpt, Error, Step, TimeoutKind};
+
+/// The Chrome 117 on Linux the original provider presented as.
+pub const USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/117.0.0.0 Safari/537.36";
+
+/// The most bytes of an error body read to build an excerpt.
+const ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// The most bytes of a login-step JSON answer accepted.
+pub const JSON_BODY_BYTES: usize = 1024 * 1024;
+
+/// The browser-like headers sent with every request.
+pub fn browser_headers(base: &url::Url) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("accept-language", HeaderValue::from_static("en-US"));
+    headers.insert("user-agent", HeaderValue::from_static(USER_AGENT));
+    let referer = format!("{}/?v=2", base.as_str().trim_end_matches('/'));
+    if let Ok(value) = HeaderValue::from_str(&referer) {
+        headers.insert("referer", value);
+    }
+    headers.insert(
+        "sec-ch-ua",
+        HeaderValue::from_static(
+            r#""Google Chrome";v="117", "Not;A=Brand";v="8", "Chromium";v="117""#,
+        ),
+    );
+    headers.insert("sec-ch-ua-platform", HeaderValue::from_static(r#""Linux""#));
+    headers.insert("sec-ch-ua-mobile", HeaderValue::from_static("?0"));
+    headers
+}
+
+/// Checks a proxy URL and returns it parsed, or a clear error.
+pub fn parse_proxy(raw: &str) -> Result<reqwest::Proxy, Error> {
+    let invalid = |reason: &str| Error::InvalidProxy {
+        url: redact_url_password(raw),
+        reason: reason.to_owned(),
+    };
+    let url = url::Url::parse(raw).map_err(|e| invalid(&e.to_string()))?;
+    match url.scheme() {
+        "http" | "https" | "socks5" | "socks5h" => {}
+        other => {
+            return Err(invalid(&format!(
+                "unsupported scheme {other:?} (use http, https, socks5 or socks5h)"
+            )))
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("no host"));
+    }
+    reqwest::Proxy::all(url.as_str()).map_err(|e| invalid(&e.to_string()))
+}
+
+/// A URL with its password (if any) replaced, for messages.
+pub fn redact_url_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+/// What makes two requests need different `reqwest::Client`s.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    proxy: Option<String>,
+    connect_timeout: Option<Duration>,
+}
+
+/// The most distinct clients kept; past it the cache starts afresh.
+const MAX_CLIENTS: usize = 64;
+
+/// `reqwest::Client`s by proxy and connect timeout, all sharing one cookie
+/// store, so connections are pooled per proxy.
+pub struct Clients {
+    cookies: Arc<SessionCookies>,
+    headers: HeaderMap,
+    cache: Mutex<HashMap<ClientKey, reqwest::Client>>,
+}
+
+impl Clients {
+    /// Clients that send `headers` and keep cookies in `cookies`.
+    pub fn new(cookies: Arc<SessionCookies>, headers: HeaderMap) -> Self {
+        Clients {
+            cookies,
+            headers,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The client for this proxy and connect timeout.
+    pub fn get(
+        &self,
+        proxy: Option<&str>,
+        connect_timeout: Option<Duration>,
+    ) -> Result<reqwest::Client, Error> {
+        let key = ClientKey {
+            proxy: proxy.map(str::to_owned),
+            connect_timeout,
+        };
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(client) = cache.get(&key) {
+            return Ok(client.clone());
+        }
+        let mut builder = reqwest::Client::builder()
+            .default_headers(self.headers.clone())
+            .cookie_provider(Arc::clone(&self.cookies))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .tcp_nodelay(true);
+        builder = match proxy {
+            Some(raw) => builder.proxy(parse_proxy(raw)?),
+            None => builder.no_proxy(),
+        };
+        if let Some(timeout) = connect_timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        let client = builder.build().map_err(|e| Error::Connect {
+            step: Step::Loads,
+            reason: format!("could not set up the HTTP client: {}", error_chain(&e)),
+        })?;
+        if cache.len() >= MAX_CLIENTS {
+            cache.clear();
+        }
+        cache.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
+/// Maps a transport error of `step` to an [`Error`] without URLs or secrets.
+pub fn transport_error(
+    step: Step,
+    err: &reqwest::Error,
+    connect_timeout: Option<Duration>,
+) -> Error {
+    if err.is_timeout() && err.is_connect() {
+        if let Some(after) = connect_timeout {
+            return Error::Timeout {
+                step,
+                kind: TimeoutKind::Connect,
+                after,
+            };
+        }
+    }
+    Error::Connect {
+        step,
+        reason: error_chain(err),
+    }
+}
+
+/// The error and its sources joined by ": ", without the request URL.
+fn error_chain(err: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    if parts.is_empty() {
+        let mut own = err.to_string();
+        if let Some(url) = err.url() {
+            own = own
+                .replace(&format!(" ({url})"), "")
+                .replace(url.as_str(), "the upstream");
+        }
+        parts.push(own);
+    }
+    parts.join(": ")
+}
+
+/// Fails with a [`Error::Status`] if the response is not 2xx, reading at most
+/// a bounded excerpt of its body.
+pub async fn check_status(
+    step: Step,
+    response: reqwest::Response,
+) -> Result<reqwest::Response, Error> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let body = read_capped(response, ERROR_BODY_BYTES)
+        .await
+        .unwrap_or_default();
+    Err(Error::Status {
+        step,
+        status: status.as_u16(),
+        retry_after,
+        body: excerpt(&body),
+    })
+}
+
+/// Reads at most `cap` bytes of a body; `Err(bytes_so_far)` if it is longer.
+pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = cap.saturating_sub(body.len());
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    return Err(body);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) | Err(_) => return Ok(body),
+        }
+    }
+}
+
+/// The response's content type, lower-cased, without parameters.
+pub fn content_type(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Reads a 2xx answer of a login step and parses it as `T`, failing with a
+/// clear [`Error::Protocol`] when it is not the expected JSON.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    step: Step,
+    response: reqwest::Response,
+    what: &str,
+) -> Result<T, Error> {
+    let content_type = content_type(&response);
+    let status = response.status().as_u16();
+    let body = read_capped(response, JSON_BODY_BYTES)
+        .await
+        .map_err(|_| Error::Protocol {
+            step,
+            reason: format!("the answer is larger than {JSON_BODY_BYTES} bytes"),
+        })?;
+    serde_json::from_slice(&body).map_err(|e| Error::Protocol {
+        step,
+        reason: format!(
+            "expected JSON with {what}, got HTTP {status} {} ({}): {}",
+            if content_type.is_empty() {
+                "without a content type"
+            } else {
+                &content_type
+            },
+            e,
+            excerpt(&body)
+        ),
+    })
+}

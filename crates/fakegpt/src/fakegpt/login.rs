@@ -1,0 +1,135 @@
+//! The login flow: `/api/loads` → `/auth/login` → `/api/auth/session`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::seq::IndexedRandom;
+use rand::Rng;
+
+use super::http::{check_status, read_json, transport_error};
+use super::session::AccessToken;
+use super::wire::{Load, LoadsResponse, SessionResponse};
+use crate::error::{Error, Step, TimeoutKind};
+
+/// What one login needs to know.
+pub struct LoginContext<'a> {
+    /// The HTTP client (proxy, cookies and headers already set).
+    pub client: &'a reqwest::Client,
+    /// The upstream's base URL, without a trailing slash.
+    pub base: &'a str,
+    /// The connect timeout, to name it in errors.
+    pub connect_timeout: Option<Duration>,
+    /// The longest wait for each step's answer.
+    pub step_timeout: Option<Duration>,
+}
+
+/// Logs in and returns the access token; the cookies land in the client's
+/// cookie store.
+pub async fn login(ctx: &LoginContext<'_>) -> Result<AccessToken, Error> {
+    let loads = fetch_loads(ctx).await?;
+    let token_key = choose_account(&loads, &mut rand::rng()).ok_or(Error::NoAccounts)?;
+    tracing::debug!(accounts = loads.len(), "logging in to the upstream");
+    let form = [
+        ("token_key", token_key.as_str()),
+        ("session_password", &session_password(&mut rand::rng())),
+    ];
+    let request = ctx
+        .client
+        .post(format!("{}/auth/login", ctx.base))
+        .form(&form);
+    send(ctx, Step::Login, request).await?;
+
+    let request = ctx.client.get(format!("{}/api/auth/session", ctx.base));
+    let response = send(ctx, Step::Session, request).await?;
+    let session: SessionResponse = read_json(Step::Session, response, "an accessToken").await?;
+    match session.access_token {
+        Some(token) if !token.trim().is_empty() => Ok(AccessToken::new(token.trim())),
+        _ => Err(Error::Protocol {
+            step: Step::Session,
+            reason: "the answer has no accessToken: the login did not take (cookies refused?)"
+                .into(),
+        }),
+    }
+}
+
+async fn fetch_loads(ctx: &LoginContext<'_>) -> Result<Vec<Load>, Error> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let request = ctx.client.get(format!("{}/api/loads?t={now}", ctx.base));
+    let response = send(ctx, Step::Loads, request).await?;
+    let loads: LoadsResponse = read_json(Step::Loads, response, "a \"loads\" list").await?;
+    Ok(loads.loads)
+}
+
+/// Sends one login-step request, bounded by the step timeout, and checks
+/// its status.
+async fn send(
+    ctx: &LoginContext<'_>,
+    step: Step,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, Error> {
+    let request = match ctx.step_timeout {
+        Some(timeout) => request.timeout(timeout),
+        None => request,
+    };
+    let response = request.send().await.map_err(|e| match ctx.step_timeout {
+        Some(after) if e.is_timeout() && !e.is_connect() => Error::Timeout {
+            step,
+            kind: TimeoutKind::Idle,
+            after,
+        },
+        _ => transport_error(step, &e, ctx.connect_timeout),
+    })?;
+    check_status(step, response).await
+}
+
+/// Picks the least busy account, at random among equally busy ones.
+pub fn choose_account(loads: &[Load], rng: &mut impl Rng) -> Option<String> {
+    let least = loads.iter().map(|l| l.count).min()?;
+    let idle: Vec<&Load> = loads.iter().filter(|l| l.count == least).collect();
+    idle.choose(rng).map(|l| l.token_id.clone())
+}
+
+/// Ten random characters from `a-z0-9`, as the original's `get_random_string`.
+pub fn session_password(rng: &mut impl Rng) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..10)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(id: &str, count: u64) -> Load {
+        Load {
+            token_id: id.into(),
+            count,
+        }
+    }
+
+    #[test]
+    fn the_least_busy_accounts_are_chosen_at_random() {
+        let loads = [load("busy", 3), load("a", 1), load("b", 1), load("c", 2)];
+        let mut seen = std::collections::BTreeSet::new();
+        let mut rng = rand::rng();
+        for _ in 0..200 {
+            seen.insert(choose_account(&loads, &mut rng).unwrap());
+        }
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(choose_account(&[], &mut rng), None);
+    }
+
+    #[test]
+    fn session_passwords_are_ten_lowercase_alphanumerics() {
+        let mut rng = rand::rng();
+        let a = session_password(&mut rng);
+        assert_eq!(a.len(), 10);
+        assert!(a
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        assert_ne!(a, session_password(&mut rng));
+    }
+}

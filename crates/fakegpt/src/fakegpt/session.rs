@@ -1,0 +1,233 @@
+//! The session shared by every request of one provider: the access token and
+//! the cookie jar, with single-flight login.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::HeaderValue;
+
+use crate::error::Error;
+
+/// An access token. Its `Debug` output never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(Arc<str>);
+
+impl AccessToken {
+    /// Wraps a token value.
+    pub fn new(value: &str) -> Self {
+        AccessToken(Arc::from(value))
+    }
+
+    /// The token itself, for the `X-Authorization` header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken([redacted])")
+    }
+}
+
+/// A cookie jar that can be emptied when the session is dropped.
+#[derive(Default)]
+pub struct SessionCookies {
+    jar: RwLock<Arc<Jar>>,
+}
+
+impl SessionCookies {
+    /// Forgets every cookie.
+    pub fn clear(&self) {
+        *self.jar.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Jar::default());
+    }
+
+    fn current(&self) -> Arc<Jar> {
+        Arc::clone(&self.jar.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl CookieStore for SessionCookies {
+    fn set_cookies(&self, cookie_headers: &mut dyn Iterator<Item = &HeaderValue>, url: &url::Url) {
+        self.current().set_cookies(cookie_headers, url);
+    }
+
+    fn cookies(&self, url: &url::Url) -> Option<HeaderValue> {
+        self.current().cookies(url)
+    }
+}
+
+impl fmt::Debug for SessionCookies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionCookies([redacted])")
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    token: Option<AccessToken>,
+    last_failure: Option<Error>,
+}
+
+/// The access token with single-flight login: however many requests find
+/// no token at once, one login runs and the others wait for its outcome.
+#[derive(Default)]
+pub struct Session {
+    slot: tokio::sync::Mutex<Slot>,
+    /// Login attempts that have finished, successfully or not.
+    attempts: AtomicU64,
+    /// Successful logins.
+    logins: AtomicU64,
+    cookies: Arc<SessionCookies>,
+}
+
+impl Session {
+    /// A session with no token and no cookies.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The cookie store to give the HTTP clients.
+    pub fn cookies(&self) -> Arc<SessionCookies> {
+        Arc::clone(&self.cookies)
+    }
+
+    /// How many logins succeeded so far.
+    pub fn logins(&self) -> u64 {
+        self.logins.load(Ordering::Relaxed)
+    }
+
+    /// Whether an access token is held now.
+    pub async fn has_token(&self) -> bool {
+        self.slot.lock().await.token.is_some()
+    }
+
+    /// The current token, logging in with `login` if there is none. A caller
+    /// that waited while another caller's login failed gets that failure
+    /// instead of starting a login of its own.
+    pub async fn token<F, Fut>(&self, login: F) -> Result<AccessToken, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<AccessToken, Error>>,
+    {
+        let attempts_seen = self.attempts.load(Ordering::Acquire);
+        let mut slot = self.slot.lock().await;
+        if let Some(token) = &slot.token {
+            return Ok(token.clone());
+        }
+        if self.attempts.load(Ordering::Acquire) != attempts_seen {
+            if let Some(failure) = &slot.last_failure {
+                return Err(failure.clone());
+            }
+        }
+        self.cookies.clear();
+        let outcome = login().await;
+        match &outcome {
+            Ok(token) => {
+                slot.token = Some(token.clone());
+                slot.last_failure = None;
+                self.logins.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(err) => slot.last_failure = Some(err.clone()),
+        }
+        self.attempts.fetch_add(1, Ordering::Release);
+        outcome
+    }
+
+    /// Drops the session if `rejected` is still its token (a request got
+    /// 401/403 with it), so the next [`Session::token`] logs in anew. A token
+    /// that was already replaced is left alone, so concurrent rejections
+    /// cause one login, not one each.
+    pub async fn invalidate(&self, rejected: &AccessToken) {
+        let mut slot = self.slot.lock().await;
+        if slot.token.as_ref() == Some(rejected) {
+            slot.token = None;
+            self.cookies.clear();
+        }
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("logins", &self.logins())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_login() {
+        let session = Arc::new(Session::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let (session, calls) = (Arc::clone(&session), Arc::clone(&calls));
+                tokio::spawn(async move {
+                    session
+                        .token(|| async {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                            Ok(AccessToken::new("t"))
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap().unwrap().expose(), "t");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(session.logins(), 1);
+    }
+
+    #[tokio::test]
+    async fn invalidating_a_stale_token_is_a_no_op() {
+        let session = Session::new();
+        let first = session
+            .token(|| async { Ok(AccessToken::new("a")) })
+            .await
+            .unwrap();
+        session.invalidate(&first).await;
+        let second = session
+            .token(|| async { Ok(AccessToken::new("b")) })
+            .await
+            .unwrap();
+        session.invalidate(&first).await;
+        assert!(session.has_token().await);
+        assert_eq!(second.expose(), "b");
+        assert_eq!(format!("{second:?}"), "AccessToken([redacted])");
+    }
+
+    #[tokio::test]
+    async fn waiters_share_a_failed_login() {
+        let session = Arc::new(Session::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let (session, calls) = (Arc::clone(&session), Arc::clone(&calls));
+                tokio::spawn(async move {
+                    session
+                        .token(|| async {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                            Err(Error::NoAccounts)
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert!(matches!(task.await.unwrap(), Err(Error::NoAccounts)));
+        }
+        // The first caller logs in; callers already waiting share its failure.
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
