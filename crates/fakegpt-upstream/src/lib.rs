@@ -1,1 +1,115 @@
-//! stub
+//! # fakegpt-upstream
+//!
+//! A faithful emulator of the chat-shared ChatGPT mirror that gpt4free's
+//! FakeGpt provider talked to (offline since 2024): the project's test peer
+//! and demo backend. It owns:
+//!
+//! - [`routes`]: the endpoints — `GET /api/loads`, `POST /auth/login` (real
+//!   cookie sessions, a redirect on success), `GET /api/auth/session`
+//!   (access tokens tied to sessions), `POST /api/conversation` (Bearer
+//!   token and cookie checked, body validated, an event stream of the
+//!   cumulative answer);
+//! - [`reply`]: the deterministic replies, full of text JSON must escape;
+//! - [`config`]: streaming switches (characters per event, delay, CRLF,
+//!   random small writes, noise) and the [`Fault`]s it injects on demand;
+//! - [`state`]: sessions, tokens and the [`Counters`] tests read.
+//!
+//! [`Emulator::start`] runs it on a free loopback port for tests and for
+//! `fakegpt --local`; [`serve`] runs it on a listener the caller owns.
+
+pub mod config;
+pub mod reply;
+pub mod routes;
+pub mod state;
+mod stream;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use config::{Account, Config, Fault};
+pub use reply::reply_for;
+pub use state::{Counters, State};
+
+/// Serves the emulator on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<State>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, routes::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A running emulator on a loopback port, stopped when dropped.
+pub struct Emulator {
+    addr: SocketAddr,
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Starts an emulator on `127.0.0.1` on a free port.
+    pub async fn start(config: Config) -> std::io::Result<Emulator> {
+        Self::start_on(tokio::net::TcpListener::bind("127.0.0.1:0").await?, config)
+    }
+
+    /// Starts an emulator on a listener the caller bound.
+    pub fn start_on(
+        listener: tokio::net::TcpListener,
+        config: Config,
+    ) -> std::io::Result<Emulator> {
+        let addr = listener.local_addr()?;
+        let state = State::new(config);
+        let router = routes::router(Arc::clone(&state));
+        let task = tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, router).await {
+                tracing::error!(%err, "the emulator stopped");
+            }
+        });
+        Ok(Emulator { addr, state, task })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Its base URL by host name, `http://localhost:PORT` (for clients whose
+    /// cookie jars ignore cookies from IP addresses, such as aiohttp's).
+    pub fn localhost_url(&self) -> String {
+        format!("http://localhost:{}", self.addr.port())
+    }
+
+    /// Its shared state: configuration, faults, counters.
+    pub fn state(&self) -> &Arc<State> {
+        &self.state
+    }
+
+    /// A snapshot of its counters.
+    pub fn counters(&self) -> Counters {
+        self.state.counters()
+    }
+
+    /// Injects `fault` for the next `times` requests to its endpoint.
+    pub fn inject(&self, fault: Fault, times: u64) {
+        self.state.inject(fault, times);
+    }
+
+    /// The reply it gives to `prompt` under its current configuration.
+    pub fn reply_for(&self, prompt: &str) -> String {
+        reply_for(prompt, self.state.config().reply_chars)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

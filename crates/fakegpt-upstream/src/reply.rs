@@ -1,0 +1,77 @@
+//! The emulator's deterministic replies.
+
+/// Sentences a reply is built from: non-ASCII text (Cyrillic, CJK, emoji,
+/// accents) and characters JSON must escape (quotes, backslashes, control
+/// characters).
+const SENTENCES: &[&str] = &[
+    "Привет! Это ответ эмулятора. ",
+    "你好，世界。这是一个测试。 ",
+    "Emoji work too: 👋🌍🎉 — and a family: 👨‍👩‍👧. ",
+    "Quotes \"inside\" and a back\\slash \\n that is not a newline. ",
+    "Tabs\tand\nnewlines, too.\n",
+    "Ελληνικά, עברית, العربية and café crème. ",
+    "Math: ∑ x² ≤ ∞; arrows → ⇒; money: €£¥. ",
+    "Why did the emulator cross the road? To reply deterministically. ",
+];
+
+/// The most characters of the prompt echoed at the start of a reply.
+const ECHO_CHARS: usize = 80;
+
+/// The reply to `prompt`: the same prompt always gets the same reply.
+///
+/// It starts by quoting (up to 80 characters of) the prompt, then follows
+/// with sentences chosen by a hash of the prompt, at least three of them and
+/// more until the reply has `min_chars` characters.
+pub fn reply_for(prompt: &str, min_chars: usize) -> String {
+    let mut hash = fnv1a(prompt.as_bytes());
+    let echo: String = prompt.chars().take(ECHO_CHARS).collect();
+    let ellipsis = if prompt.chars().nth(ECHO_CHARS).is_some() {
+        "…"
+    } else {
+        ""
+    };
+    let mut reply = format!("You said: «{echo}{ellipsis}». ");
+    let mut chars = reply.chars().count();
+    let mut sentences = 0;
+    while sentences < 3 || chars < min_chars {
+        let sentence = SENTENCES[(hash % SENTENCES.len() as u64) as usize];
+        reply.push_str(sentence);
+        chars += sentence.chars().count();
+        hash = hash
+            .rotate_left(7)
+            .wrapping_mul(0x100_0000_01b3)
+            .wrapping_add(sentences);
+        sentences += 1;
+    }
+    reply
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_are_deterministic_and_sized() {
+        assert_eq!(
+            reply_for("Tell me a joke", 0),
+            reply_for("Tell me a joke", 0)
+        );
+        assert_ne!(reply_for("a", 0), reply_for("b", 0));
+        assert!(reply_for("x", 32_000).chars().count() >= 32_000);
+        assert!(reply_for(&"y".repeat(500), 0).contains("y…»"));
+    }
+
+    #[test]
+    fn replies_hold_text_json_must_escape() {
+        let long = reply_for("z", 5_000);
+        for needle in ["\"", "\\", "\n", "👋", "你好", "Привет"] {
+            assert!(long.contains(needle), "{needle}");
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! The whole FakeGpt flow against the emulator over loopback HTTP.
+
+use std::sync::Arc;
+
+use fakegpt::{ChatRequest, Error, FakeGpt, Message, Step};
+use fakegpt_upstream::{Config, Emulator, Fault};
+use futures_util::StreamExt;
+
+async fn emulator(config: Config) -> Emulator {
+    Emulator::start(config).await.expect("emulator starts")
+}
+
+fn request(prompt: &str) -> ChatRequest {
+    ChatRequest::new("gpt-3.5-turbo", vec![Message::user(prompt)])
+}
+
+async fn collect(provider: &FakeGpt, request: ChatRequest) -> Result<Vec<String>, Error> {
+    let mut stream = provider.chat(request).await?;
+    let mut chunks = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        chunks.push(chunk?);
+    }
+    Ok(chunks)
+}
+
+#[tokio::test]
+async fn the_full_flow_streams_the_reply() {
+    let upstream = emulator(Config::default()).await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let chunks = collect(&provider, request("Tell me a joke."))
+        .await
+        .unwrap();
+    assert!(chunks.len() > 5, "streamed in pieces: {chunks:?}");
+    assert!(chunks.iter().all(|c| !c.is_empty()));
+    assert_eq!(chunks.concat(), upstream.reply_for("Tell me a joke."));
+    let counters = upstream.counters();
+    assert_eq!(
+        (
+            counters.loads,
+            counters.logins,
+            counters.sessions_with_cookie
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!((counters.conversations, counters.completed), (1, 1));
+
+    // The session is reused: no second login.
+    let again = collect(&provider, request("And another one"))
+        .await
+        .unwrap();
+    assert_eq!(again.concat(), upstream.reply_for("And another one"));
+    assert_eq!(upstream.counters().logins, 1);
+    assert_eq!(provider.logins(), 1);
+}
+
+#[tokio::test]
+async fn histories_are_sent_as_one_formatted_prompt() {
+    let upstream = emulator(Config::default()).await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let messages = vec![Message::system("Be brief."), Message::user("Привет 👋")];
+    let prompt = fakegpt::format_prompt(&messages);
+    let text = collect(&provider, ChatRequest::new("gpt-3.5-turbo", messages))
+        .await
+        .unwrap();
+    assert_eq!(text.concat(), upstream.reply_for(&prompt));
+    assert!(upstream
+        .reply_for(&prompt)
+        .contains("System: Be brief.\nUser: Привет 👋"));
+}
+
+#[tokio::test]
+async fn chunking_crlf_and_noise_do_not_change_the_text() {
+    for (seed, chars_per_event) in [(1, 1), (2, 3), (3, 7), (4, 50)] {
+        let upstream = emulator(Config {
+            split_writes: true,
+            crlf: seed % 2 == 0,
+            noise: true,
+            chars_per_event,
+            seed,
+            reply_chars: 600,
+            ..Config::default()
+        })
+        .await;
+        let provider = FakeGpt::new(&upstream.url()).unwrap();
+        let text = collect(&provider, request("split me"))
+            .await
+            .unwrap()
+            .concat();
+        assert_eq!(text, upstream.reply_for("split me"), "seed {seed}");
+    }
+}
+
+#[tokio::test]
+async fn fifty_concurrent_first_requests_log_in_once() {
+    let upstream = emulator(Config::default()).await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let provider = provider.clone();
+            tokio::spawn(async move { collect(&provider, request(&format!("question {i}"))).await })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let text = task.await.unwrap().unwrap().concat();
+        assert_eq!(text, upstream.reply_for(&format!("question {i}")));
+    }
+    let counters = upstream.counters();
+    assert_eq!(counters.logins, 1, "{counters:?}");
+    assert_eq!(counters.loads, 1);
+    assert_eq!(counters.conversations, 50);
+}
+
+#[tokio::test]
+async fn an_expired_token_is_renewed_once_and_the_request_retried() {
+    let upstream = emulator(Config {
+        token_expires_after: Some(2),
+        ..Config::default()
+    })
+    .await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    for i in 0..5 {
+        let prompt = format!("q{i}");
+        let text = collect(&provider, request(&prompt)).await.unwrap().concat();
+        assert_eq!(text, upstream.reply_for(&prompt));
+    }
+    let counters = upstream.counters();
+    // Tokens last two conversations: logins before the 1st, 3rd and 5th.
+    assert_eq!(counters.logins, 3, "{counters:?}");
+    assert_eq!(counters.unauthorized, 2);
+}
+
+#[tokio::test]
+async fn a_token_rejected_twice_is_an_error_not_a_loop() {
+    let upstream = emulator(Config {
+        token_expires_after: Some(0),
+        ..Config::default()
+    })
+    .await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let err = collect(&provider, request("x")).await.unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err}");
+    assert_eq!(err.step(), Some(Step::Conversation));
+    assert!(err.to_string().contains("token_expired"), "{err}");
+    assert_eq!(upstream.counters().logins, 2);
+}
+
+#[tokio::test]
+async fn every_login_step_failure_is_named() {
+    let cases: Vec<(Fault, Step, &str)> = vec![
+        (Fault::EmptyLoads, Step::Loads, "no shared accounts"),
+        (
+            Fault::LoadsMissingField,
+            Step::Loads,
+            "expected JSON with a \"loads\" list",
+        ),
+        (Fault::LoginRejected, Step::Login, "HTTP 401"),
+        (Fault::LoginBusy { retry_after: 4 }, Step::Login, "HTTP 429"),
+        (Fault::SessionWithoutToken, Step::Session, "no accessToken"),
+    ];
+    for (fault, step, needle) in cases {
+        let upstream = emulator(Config::default()).await;
+        upstream.inject(fault.clone(), 1);
+        let provider = FakeGpt::new(&upstream.url()).unwrap();
+        let err = collect(&provider, request("x")).await.unwrap_err();
+        assert_eq!(err.step(), Some(step), "{fault:?}: {err}");
+        assert!(err.to_string().contains(needle), "{fault:?}: {err}");
+        // The next request logs in anew and succeeds.
+        let text = collect(&provider, request("x")).await.unwrap().concat();
+        assert_eq!(text, upstream.reply_for("x"), "{fault:?}");
+    }
+}
+
+#[tokio::test]
+async fn conversation_failures_are_clean_errors() {
+    let upstream = emulator(Config::default()).await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+
+    upstream.inject(Fault::TooManyRequests { retry_after: 7 }, 1);
+    let err = collect(&provider, request("x")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Status {
+                status: 429,
+                retry_after: Some(7),
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    upstream.inject(Fault::ServerError, 1);
+    let err = collect(&provider, request("x")).await.unwrap_err();
+    assert_eq!(err.status(), Some(500));
+
+    upstream.inject(Fault::HtmlForbidden, 2);
+    let err = collect(&provider, request("x")).await.unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    assert!(
+        err.to_string()
+            .contains("an HTML page titled \"Just a moment...\""),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("<html"), "{err}");
+
+    upstream.inject(Fault::WrongContentType, 1);
+    let err = collect(&provider, request("x")).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("expected an event stream, got HTTP 200 application/json"),
+        "{err}"
+    );
+
+    upstream.inject(Fault::NoValidEvent, 1);
+    let err = collect(&provider, request("x")).await.unwrap_err();
+    assert!(matches!(err, Error::NoValidResponse));
+    assert_eq!(err.to_string(), "No valid response");
+
+    upstream.inject(Fault::GarbageLines, 1);
+    let text = collect(&provider, request("x")).await.unwrap().concat();
+    assert_eq!(text, upstream.reply_for("x"));
+}
+
+#[tokio::test]
+async fn a_disconnect_mid_stream_ends_with_an_error_after_the_text_so_far() {
+    let upstream = emulator(Config::default()).await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    upstream.inject(Fault::DisconnectMidStream { after_events: 3 }, 1);
+    let mut stream = provider.chat(request("x")).await.unwrap();
+    let mut text = String::new();
+    let mut failure = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(chunk) => text.push_str(&chunk),
+            Err(err) => failure = Some(err),
+        }
+    }
+    assert!(upstream.reply_for("x").starts_with(&text) && !text.is_empty());
+    let failure = failure.expect("an error after the partial text");
+    assert!(
+        matches!(
+            failure,
+            Error::Connect {
+                step: Step::Conversation,
+                ..
+            }
+        ),
+        "{failure}"
+    );
+}
+
+#[tokio::test]
+async fn a_stall_ends_with_an_idle_timeout() {
+    let upstream = emulator(Config::default()).await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    upstream.inject(Fault::StallMidStream { after_events: 2 }, 1);
+    let timeouts = fakegpt::Timeouts {
+        idle: Some(std::time::Duration::from_millis(300)),
+        ..fakegpt::Timeouts::default()
+    };
+    let result = collect(&provider, request("x").timeouts(timeouts)).await;
+    let err = result.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: fakegpt::TimeoutKind::Idle,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_stream_cancels_the_request() {
+    let upstream = emulator(Config {
+        event_delay: std::time::Duration::from_millis(20),
+        reply_chars: 2_000,
+        ..Config::default()
+    })
+    .await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let mut stream = provider.chat(request("long")).await.unwrap();
+    assert!(stream.next().await.unwrap().is_ok());
+    assert_eq!(upstream.counters().active_streams, 1);
+    drop(stream);
+    // The emulator notices within a few of its event delays.
+    for _ in 0..200 {
+        if upstream.counters().cancelled == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let counters = upstream.counters();
+    assert_eq!(
+        (
+            counters.cancelled,
+            counters.completed,
+            counters.active_streams
+        ),
+        (1, 0, 0)
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_a_connect_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let provider = FakeGpt::new(&url).unwrap();
+    let err = collect(&provider, request("x")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Connect {
+                step: Step::Loads,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!err.to_string().contains(&url), "no URL noise: {err}");
+}
+
+#[test]
+fn the_blocking_client_works_without_a_runtime() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let upstream = runtime.block_on(emulator(Config::default()));
+    let provider = Arc::new(FakeGpt::new(&upstream.url()).unwrap());
+    let client = fakegpt::blocking::Client::new(provider).unwrap();
+    let threads: Vec<_> = (0..3)
+        .map(|i| {
+            let client = client.clone();
+            std::thread::spawn(move || client.chat_text(request(&format!("b{i}"))).unwrap())
+        })
+        .collect();
+    for (i, thread) in threads.into_iter().enumerate() {
+        assert_eq!(thread.join().unwrap(), upstream.reply_for(&format!("b{i}")));
+    }
+    // Inside a runtime it refuses instead of panicking.
+    let inside = runtime.block_on(async { client.chat_text(request("x")).err() });
+    assert!(matches!(inside, Some(Error::BlockingInRuntime)));
+}
