@@ -168,7 +168,8 @@ fn error_chain(err: &reqwest::Error) -> String {
     let mut source = err.source();
     while let Some(cause) = source {
         let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
+        // hyper-util's wrappers ("client error (Connect)") add nothing.
+        if !text.starts_with("client error (") && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
         source = cause.source();

@@ -1,0 +1,173 @@
+//! `fakegpt chat`: one question from the argument or stdin, or an
+//! interactive conversation on a terminal.
+
+use std::io::{IsTerminal, Read, Write};
+
+use fakegpt::{ChatRequest, FakeGpt, Message, RequestOptions};
+use futures_util::StreamExt;
+use tokio::io::AsyncBufReadExt;
+
+use crate::cli::{ChatArgs, EmulationArgs};
+use crate::report::Failure;
+
+/// Where answers go, and whether the reader went away.
+enum Written {
+    /// Everything was written.
+    All,
+    /// stdout is closed (e.g. piped into `head`): stop quietly.
+    Closed,
+}
+
+struct Session {
+    provider: FakeGpt,
+    model: String,
+    options: RequestOptions,
+    default_upstream: bool,
+    /// Keeps an in-process emulator alive for `--local`.
+    _emulator: Option<fakegpt_upstream::Emulator>,
+}
+
+/// Runs `fakegpt chat`.
+pub async fn run(args: ChatArgs) -> Result<(), Failure> {
+    let timeouts = args
+        .timeouts
+        .to_timeouts()
+        .map_err(|e| Failure::new(e, "see fakegpt chat --help"))?;
+    let (emulator, base_url) = if args.upstream.local {
+        let emulator = fakegpt_upstream::Emulator::start(EmulationArgs::default().to_config())
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    format!("could not start the local emulator: {e}"),
+                    "is loopback networking available?",
+                )
+            })?;
+        let url = emulator.url();
+        (Some(emulator), url)
+    } else {
+        (None, args.upstream.base_url.clone())
+    };
+    let provider = FakeGpt::new(&base_url).map_err(|e| Failure::from_error(&e, false))?;
+    let session = Session {
+        default_upstream: emulator.is_none()
+            && provider.base_url() == fakegpt::fakegpt::DEFAULT_BASE_URL,
+        provider,
+        model: args.model,
+        options: RequestOptions {
+            proxy: args.proxy,
+            timeouts,
+        },
+        _emulator: emulator,
+    };
+    let mut history: Vec<Message> = args.system.into_iter().map(Message::system).collect();
+    let prompt = match args.prompt {
+        Some(prompt) => prompt,
+        None if std::io::stdin().is_terminal() => return interactive(&session, history).await,
+        None => read_stdin()?,
+    };
+    if prompt.trim().is_empty() {
+        return Err(Failure::new(
+            "the prompt is empty",
+            "pass a prompt as an argument or on stdin",
+        ));
+    }
+    history.push(Message::user(prompt));
+    session.ask(history).await.map(|_| ())
+}
+
+fn read_stdin() -> Result<String, Failure> {
+    let mut prompt = String::new();
+    std::io::stdin().read_to_string(&mut prompt).map_err(|e| {
+        Failure::new(
+            format!("could not read the prompt from stdin: {e}"),
+            "pass valid UTF-8 text, or the prompt as an argument",
+        )
+    })?;
+    Ok(prompt)
+}
+
+impl Session {
+    /// Streams one answer to stdout and returns its text.
+    async fn ask(&self, messages: Vec<Message>) -> Result<String, Failure> {
+        let request = ChatRequest {
+            model: self.model.clone(),
+            messages,
+            options: self.options.clone(),
+        };
+        let fail = |e: fakegpt::Error| Failure::from_error(&e, self.default_upstream);
+        let mut stream = self.provider.chat(request).await.map_err(fail)?;
+        let mut answer = String::new();
+        let mut outcome = Ok(());
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    answer.push_str(&chunk);
+                    if let Written::Closed = write_out(&chunk) {
+                        return Ok(answer);
+                    }
+                }
+                Err(err) => {
+                    outcome = Err(fail(err));
+                    break;
+                }
+            }
+        }
+        if !answer.is_empty() && !answer.ends_with('\n') {
+            write_out("\n");
+        }
+        outcome.map(|()| answer)
+    }
+}
+
+fn write_out(text: &str) -> Written {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Written::All,
+        Err(_) => Written::Closed,
+    }
+}
+
+/// A conversation on a terminal: each line is a question; the history is
+/// kept, so follow-up questions have context.
+async fn interactive(session: &Session, mut history: Vec<Message>) -> Result<(), Failure> {
+    eprintln!("fakegpt chat: type a question and press Enter; /reset forgets the conversation, /exit or Ctrl-D quits.");
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let system = history.clone();
+    loop {
+        eprint!("> ");
+        let line = match lines.next_line().await {
+            Ok(Some(line)) => line,
+            Ok(None) => {
+                eprintln!();
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(Failure::new(
+                    format!("could not read stdin: {e}"),
+                    "type UTF-8 text",
+                ))
+            }
+        };
+        match line.trim() {
+            "" => continue,
+            "/exit" | "/quit" => return Ok(()),
+            "/reset" => {
+                history.clone_from(&system);
+                eprintln!("(conversation forgotten)");
+                continue;
+            }
+            _ => {}
+        }
+        history.push(Message::user(line));
+        match session.ask(history.clone()).await {
+            Ok(answer) => history.push(Message::assistant(answer)),
+            Err(failure) => {
+                history.pop();
+                crate::report::fail(&failure.message, failure.hint.as_deref());
+            }
+        }
+    }
+}

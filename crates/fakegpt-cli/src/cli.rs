@@ -1,0 +1,209 @@
+//! The command line: every flag, its environment variable and its help.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// fakegpt: chat through the FakeGpt provider (the chat-shared ChatGPT
+/// mirror), or run an emulator of that service.
+#[derive(Debug, Parser)]
+#[command(name = "fakegpt", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ask a question (PROMPT, or stdin) and stream the answer to stdout;
+    /// with no prompt on a terminal, chat interactively.
+    Chat(ChatArgs),
+    /// Run the emulator of the chat-shared service on 127.0.0.1.
+    Upstream(UpstreamArgs),
+}
+
+/// Where the upstream is: a URL, or an emulator started in-process.
+#[derive(Debug, Args)]
+pub struct UpstreamChoice {
+    /// The chat-shared service's base URL.
+    #[arg(long, env = "FAKEGPT_BASE_URL", value_name = "URL", default_value = fakegpt::fakegpt::DEFAULT_BASE_URL)]
+    pub base_url: String,
+
+    /// Start the emulator in-process on a free loopback port and use it
+    /// (works offline).
+    #[arg(long, conflicts_with = "base_url")]
+    pub local: bool,
+}
+
+/// Time limits, in seconds.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct TimeoutArgs {
+    /// Seconds allowed to connect to the upstream or proxy (0: no limit).
+    #[arg(
+        long,
+        env = "FAKEGPT_CONNECT_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = 10.0
+    )]
+    pub connect_timeout: f64,
+    /// Seconds allowed without any bytes from the upstream (0: no limit).
+    #[arg(
+        long,
+        env = "FAKEGPT_IDLE_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = 60.0
+    )]
+    pub idle_timeout: f64,
+    /// Seconds allowed for the whole answer (0: no limit).
+    #[arg(
+        long,
+        env = "FAKEGPT_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = 0.0
+    )]
+    pub timeout: f64,
+}
+
+impl TimeoutArgs {
+    /// The limits as the library takes them, or the flag that is invalid.
+    pub fn to_timeouts(self) -> Result<fakegpt::Timeouts, String> {
+        let seconds = |value: f64, flag: &str| -> Result<Option<Duration>, String> {
+            if !value.is_finite() || value < 0.0 {
+                return Err(format!("{flag} must be a number of seconds, 0 or more"));
+            }
+            Ok((value > 0.0).then(|| Duration::from_secs_f64(value.min(1e9))))
+        };
+        Ok(fakegpt::Timeouts {
+            connect: seconds(self.connect_timeout, "--connect-timeout")?,
+            idle: seconds(self.idle_timeout, "--idle-timeout")?,
+            total: seconds(self.timeout, "--timeout")?,
+        })
+    }
+}
+
+/// `fakegpt chat`.
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// The question; read from stdin when absent and stdin is not a terminal.
+    pub prompt: Option<String>,
+
+    #[command(flatten)]
+    pub upstream: UpstreamChoice,
+
+    /// A proxy: http://, https://, socks5:// or socks5h:// URL.
+    #[arg(long, env = "FAKEGPT_PROXY", value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// The model to ask for.
+    #[arg(long, short, env = "FAKEGPT_MODEL", default_value = "gpt-3.5-turbo")]
+    pub model: String,
+
+    /// A system message to put before the prompt.
+    #[arg(long, short, value_name = "TEXT")]
+    pub system: Option<String>,
+
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
+}
+
+/// `fakegpt upstream`.
+#[derive(Debug, Args)]
+pub struct UpstreamArgs {
+    /// The port to listen on, on 127.0.0.1 (0: any free port).
+    #[arg(long, short, env = "FAKEGPT_UPSTREAM_PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    #[command(flatten)]
+    pub emulation: EmulationArgs,
+
+    /// A fault to inject, as NAME[:ARG][@TIMES] (TIMES a number or
+    /// `always`; once by default), e.g. `500`, `429:3@2`, `stall:5@always`.
+    /// Names: empty-loads, loads-missing-field, login-rejected,
+    /// login-busy[:SECS], session-without-token, 429[:SECS], 500, html403,
+    /// wrong-content-type, disconnect[:EVENTS], stall[:EVENTS],
+    /// no-valid-event, garbage, oversized-line[:BYTES].
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub faults: Vec<String>,
+}
+
+/// How the emulator streams its answers.
+#[derive(Debug, Args, Clone)]
+pub struct EmulationArgs {
+    /// Characters each event adds to the answer.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    pub chars_per_event: u64,
+    /// Milliseconds between events.
+    #[arg(long, default_value_t = 10)]
+    pub delay_ms: u64,
+    /// Pad every reply to at least this many characters.
+    #[arg(long, default_value_t = 0)]
+    pub reply_chars: usize,
+    /// End lines with CRLF.
+    #[arg(long)]
+    pub crlf: bool,
+    /// Cut the body into random writes of 1 to 7 bytes.
+    #[arg(long)]
+    pub split_writes: bool,
+    /// Interleave comments and events that carry no answer.
+    #[arg(long)]
+    pub noise: bool,
+    /// Access tokens expire after this many conversations.
+    #[arg(long, value_name = "N")]
+    pub token_expires_after: Option<u64>,
+}
+
+impl EmulationArgs {
+    /// The emulator configuration these flags describe.
+    pub fn to_config(&self) -> fakegpt_upstream::Config {
+        fakegpt_upstream::Config {
+            chars_per_event: usize::try_from(self.chars_per_event).unwrap_or(usize::MAX),
+            event_delay: Duration::from_millis(self.delay_ms),
+            reply_chars: self.reply_chars,
+            crlf: self.crlf,
+            split_writes: self.split_writes,
+            noise: self.noise,
+            token_expires_after: self.token_expires_after,
+            ..fakegpt_upstream::Config::default()
+        }
+    }
+}
+
+impl Default for EmulationArgs {
+    fn default() -> Self {
+        EmulationArgs {
+            chars_per_event: 4,
+            delay_ms: 10,
+            reply_chars: 0,
+            crlf: false,
+            split_writes: false,
+            noise: false,
+            token_expires_after: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn negative_timeouts_are_refused() {
+        let args = TimeoutArgs {
+            connect_timeout: -1.0,
+            idle_timeout: 1.0,
+            timeout: 0.0,
+        };
+        assert!(args
+            .to_timeouts()
+            .unwrap_err()
+            .contains("--connect-timeout"));
+    }
+}
