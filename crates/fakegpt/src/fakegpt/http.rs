@@ -60,14 +60,41 @@ pub fn parse_proxy(raw: &str) -> Result<reqwest::Proxy, Error> {
     reqwest::Proxy::all(url.as_str()).map_err(|e| invalid(&e.to_string()))
 }
 
-/// A URL with its password (if any) replaced, for messages.
+/// A URL with its password (if any) replaced, for messages. Works on text
+/// that does not parse as a URL too.
 pub fn redact_url_password(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => raw.to_owned(),
+    let Some(scheme_end) = raw.find("://").map(|i| i + 3) else {
+        return raw.to_owned();
+    };
+    let rest = &raw[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return raw.to_owned();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!("{}{}:***{}", &raw[..scheme_end], &rest[..colon], &rest[at..]),
+        None => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_even_in_broken_urls() {
+        assert_eq!(redact_url_password("http://u:pw@h:1/x"), "http://u:***@h:1/x");
+        assert_eq!(redact_url_password("http://u:pw@"), "http://u:***@");
+        assert_eq!(redact_url_password("socks5://u@h:1"), "socks5://u@h:1");
+        assert_eq!(redact_url_password("http://h:1/a@b"), "http://h:1/a@b");
+        assert_eq!(redact_url_password("no url"), "no url");
+    }
+
+    #[test]
+    fn proxies_are_checked() {
+        assert!(parse_proxy("socks5h://u:p@127.0.0.1:1080").is_ok());
+        let err = parse_proxy("socks4://u:secret@h:1").unwrap_err().to_string();
+        assert!(err.contains("unsupported scheme") && !err.contains("secret"), "{err}");
     }
 }
 

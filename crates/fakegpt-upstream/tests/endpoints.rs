@@ -1,0 +1,189 @@
+//! The emulator's endpoints, spoken to by hand over loopback HTTP.
+
+use fakegpt_upstream::{Config, Emulator, Fault};
+use serde_json::{json, Value};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Logs in by hand; returns the session cookie and the access token.
+async fn login(emulator: &Emulator) -> (String, String) {
+    let client = client();
+    let response = client
+        .post(format!("{}/auth/login", emulator.url()))
+        .form(&[("token_key", "shared-account-2"), ("session_password", "abcdefghij")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], "/");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("Path=/"), "{cookie}");
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let session: Value = client
+        .get(format!("{}/api/auth/session", emulator.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["accessToken"].as_str().unwrap().to_owned();
+    (cookie, token)
+}
+
+fn body(prompt: &str) -> Value {
+    json!({
+        "action": "next",
+        "messages": [{"id": "1", "author": {"role": "user"},
+                      "content": {"content_type": "text", "parts": [prompt]}, "metadata": {}}],
+        "parent_message_id": "2", "model": "text-davinci-002-render-sha",
+        "plugin_ids": [], "timezone_offset_min": -120, "suggestions": [],
+        "history_and_training_disabled": true, "arkose_token": "", "force_paragen": false
+    })
+}
+
+#[tokio::test]
+async fn loads_list_the_accounts() {
+    let emulator = Emulator::start(Config::default()).await.unwrap();
+    let loads: Value = client()
+        .get(format!("{}/api/loads?t=1700000000", emulator.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(loads["loads"].as_array().unwrap().len(), 4);
+    assert_eq!(loads["loads"][1], json!({"token_id": "shared-account-2", "count": 0}));
+    emulator.inject(Fault::EmptyLoads, 1);
+    let empty: Value = client()
+        .get(format!("{}/api/loads", emulator.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(empty, json!({"loads": []}));
+}
+
+#[tokio::test]
+async fn logins_need_a_known_token_key_and_a_form() {
+    let emulator = Emulator::start(Config::default()).await.unwrap();
+    let url = format!("{}/auth/login", emulator.url());
+    let unknown = client()
+        .post(&url)
+        .form(&[("token_key", "nope"), ("session_password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 401);
+    let json_body = client().post(&url).json(&json!({"token_key": "x"})).send().await.unwrap();
+    assert_eq!(json_body.status(), 415);
+    let session: Value = client()
+        .get(format!("{}/api/auth/session", emulator.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session, json!({}), "no cookie, no token");
+    assert_eq!(emulator.counters().logins, 0);
+}
+
+#[tokio::test]
+async fn conversations_check_token_cookie_and_body() {
+    let emulator = Emulator::start(Config::default()).await.unwrap();
+    let (cookie, token) = login(&emulator).await;
+    let url = format!("{}/api/conversation", emulator.url());
+    let post = |auth: Option<String>, cookie: Option<String>, body: String| {
+        let mut request = client().post(&url).header("content-type", "application/json").body(body);
+        if let Some(auth) = auth {
+            request = request.header("x-authorization", auth);
+        }
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    let good = body("hello").to_string();
+    let bearer = format!("Bearer {token}");
+
+    let no_token = post(None, Some(cookie.clone()), good.clone()).await.unwrap();
+    assert_eq!(no_token.status(), 401);
+    assert!(no_token.json::<Value>().await.unwrap()["detail"].is_string());
+    let no_cookie = post(Some(bearer.clone()), None, good.clone()).await.unwrap();
+    assert_eq!(no_cookie.status(), 401);
+    let malformed = post(Some(bearer.clone()), Some(cookie.clone()), "{\"action\":".into()).await.unwrap();
+    assert_eq!(malformed.status(), 400);
+    assert!(malformed.json::<Value>().await.unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("malformed"));
+
+    let ok = post(Some(bearer), Some(cookie), good).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let text = ok.text().await.unwrap();
+    assert!(text.ends_with("data: [DONE]\n\n"));
+    let last_event = text.lines().filter(|l| l.starts_with("data: {")).last().unwrap();
+    let event: Value = serde_json::from_str(&last_event["data: ".len()..]).unwrap();
+    assert_eq!(event["message"]["content"]["parts"][0], emulator.reply_for("hello"));
+    assert_eq!(event["message"]["status"], "finished_successfully");
+    let counters = emulator.counters();
+    assert_eq!((counters.conversations, counters.unauthorized, counters.completed), (1, 2, 1));
+}
+
+#[tokio::test]
+async fn tokens_expire_after_the_configured_conversations() {
+    let emulator = Emulator::start(Config {
+        token_expires_after: Some(1),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let (cookie, token) = login(&emulator).await;
+    let send = || {
+        client()
+            .post(format!("{}/api/conversation", emulator.url()))
+            .header("x-authorization", format!("Bearer {token}"))
+            .header("cookie", &cookie)
+            .json(&body("x"))
+            .send()
+    };
+    assert_eq!(send().await.unwrap().status(), 200);
+    let expired = send().await.unwrap();
+    assert_eq!(expired.status(), 401);
+    assert_eq!(expired.json::<Value>().await.unwrap()["detail"]["code"], "token_expired");
+}
+
+#[tokio::test]
+async fn faults_answer_as_configured() {
+    let emulator = Emulator::start(Config::default()).await.unwrap();
+    let (cookie, token) = login(&emulator).await;
+    let send = || {
+        client()
+            .post(format!("{}/api/conversation", emulator.url()))
+            .header("x-authorization", format!("Bearer {token}"))
+            .header("cookie", &cookie)
+            .json(&body("x"))
+            .send()
+    };
+    emulator.inject(Fault::TooManyRequests { retry_after: 9 }, 1);
+    emulator.inject(Fault::HtmlForbidden, 1);
+    let busy = send().await.unwrap();
+    assert_eq!(busy.status(), 429);
+    assert_eq!(busy.headers()["retry-after"], "9");
+    let html = send().await.unwrap();
+    assert_eq!(html.status(), 403);
+    assert!(html.text().await.unwrap().contains("<title>Just a moment...</title>"));
+    assert_eq!(send().await.unwrap().status(), 200, "faults are used up");
+    assert_eq!(emulator.counters().faults, 2);
+}
