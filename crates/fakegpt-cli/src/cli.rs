@@ -32,8 +32,8 @@ pub struct UpstreamChoice {
     pub base_url: String,
 
     /// Start the emulator in-process on a free loopback port and use it
-    /// (works offline).
-    #[arg(long, conflicts_with = "base_url")]
+    /// instead of --base-url (works offline).
+    #[arg(long)]
     pub local: bool,
 }
 

@@ -67,3 +67,35 @@ pub fn fail(message: &str, hint: Option<&str>) -> ExitCode {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
     ExitCode::FAILURE
 }
+
+/// Reports a command-line error: help and version go to stdout as clap
+/// writes them; a usage error becomes one line on stderr, exit code 2.
+pub fn usage(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            return ExitCode::from(2);
+        }
+        _ => {}
+    }
+    let rendered = err.render().to_string();
+    let reason = rendered
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    let tip = rendered
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("tip: "))
+        .map(|t| format!("{t}; "))
+        .unwrap_or_default();
+    fail(reason, Some(&format!("{tip}see fakegpt --help")));
+    ExitCode::from(2)
+}

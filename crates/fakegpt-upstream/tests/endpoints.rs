@@ -1,5 +1,11 @@
 //! The emulator's endpoints, spoken to by hand over loopback HTTP.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure must fail the test"
+)]
+
 use fakegpt_upstream::{Config, Emulator, Fault};
 use serde_json::{json, Value};
 
@@ -15,14 +21,23 @@ async fn login(emulator: &Emulator) -> (String, String) {
     let client = client();
     let response = client
         .post(format!("{}/auth/login", emulator.url()))
-        .form(&[("token_key", "shared-account-2"), ("session_password", "abcdefghij")])
+        .form(&[
+            ("token_key", "shared-account-2"),
+            ("session_password", "abcdefghij"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 302);
     assert_eq!(response.headers()["location"], "/");
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("Path=/"), "{cookie}");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
     let cookie = cookie.split(';').next().unwrap().to_owned();
     let session: Value = client
         .get(format!("{}/api/auth/session", emulator.url()))
@@ -60,7 +75,10 @@ async fn loads_list_the_accounts() {
         .await
         .unwrap();
     assert_eq!(loads["loads"].as_array().unwrap().len(), 4);
-    assert_eq!(loads["loads"][1], json!({"token_id": "shared-account-2", "count": 0}));
+    assert_eq!(
+        loads["loads"][1],
+        json!({"token_id": "shared-account-2", "count": 0})
+    );
     emulator.inject(Fault::EmptyLoads, 1);
     let empty: Value = client()
         .get(format!("{}/api/loads", emulator.url()))
@@ -84,7 +102,12 @@ async fn logins_need_a_known_token_key_and_a_form() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 401);
-    let json_body = client().post(&url).json(&json!({"token_key": "x"})).send().await.unwrap();
+    let json_body = client()
+        .post(&url)
+        .json(&json!({"token_key": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(json_body.status(), 415);
     let session: Value = client()
         .get(format!("{}/api/auth/session", emulator.url()))
@@ -104,7 +127,10 @@ async fn conversations_check_token_cookie_and_body() {
     let (cookie, token) = login(&emulator).await;
     let url = format!("{}/api/conversation", emulator.url());
     let post = |auth: Option<String>, cookie: Option<String>, body: String| {
-        let mut request = client().post(&url).header("content-type", "application/json").body(body);
+        let mut request = client()
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body);
         if let Some(auth) = auth {
             request = request.header("x-authorization", auth);
         }
@@ -116,12 +142,22 @@ async fn conversations_check_token_cookie_and_body() {
     let good = body("hello").to_string();
     let bearer = format!("Bearer {token}");
 
-    let no_token = post(None, Some(cookie.clone()), good.clone()).await.unwrap();
+    let no_token = post(None, Some(cookie.clone()), good.clone())
+        .await
+        .unwrap();
     assert_eq!(no_token.status(), 401);
     assert!(no_token.json::<Value>().await.unwrap()["detail"].is_string());
-    let no_cookie = post(Some(bearer.clone()), None, good.clone()).await.unwrap();
+    let no_cookie = post(Some(bearer.clone()), None, good.clone())
+        .await
+        .unwrap();
     assert_eq!(no_cookie.status(), 401);
-    let malformed = post(Some(bearer.clone()), Some(cookie.clone()), "{\"action\":".into()).await.unwrap();
+    let malformed = post(
+        Some(bearer.clone()),
+        Some(cookie.clone()),
+        "{\"action\":".into(),
+    )
+    .await
+    .unwrap();
     assert_eq!(malformed.status(), 400);
     assert!(malformed.json::<Value>().await.unwrap()["detail"]
         .as_str()
@@ -130,15 +166,28 @@ async fn conversations_check_token_cookie_and_body() {
 
     let ok = post(Some(bearer), Some(cookie), good).await.unwrap();
     assert_eq!(ok.status(), 200);
-    assert!(ok.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(ok.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
     let text = ok.text().await.unwrap();
     assert!(text.ends_with("data: [DONE]\n\n"));
-    let last_event = text.lines().filter(|l| l.starts_with("data: {")).last().unwrap();
+    let last_event = text.lines().rfind(|l| l.starts_with("data: {")).unwrap();
     let event: Value = serde_json::from_str(&last_event["data: ".len()..]).unwrap();
-    assert_eq!(event["message"]["content"]["parts"][0], emulator.reply_for("hello"));
+    assert_eq!(
+        event["message"]["content"]["parts"][0],
+        emulator.reply_for("hello")
+    );
     assert_eq!(event["message"]["status"], "finished_successfully");
     let counters = emulator.counters();
-    assert_eq!((counters.conversations, counters.unauthorized, counters.completed), (1, 2, 1));
+    assert_eq!(
+        (
+            counters.conversations,
+            counters.unauthorized,
+            counters.completed
+        ),
+        (1, 2, 1)
+    );
 }
 
 #[tokio::test]
@@ -161,7 +210,10 @@ async fn tokens_expire_after_the_configured_conversations() {
     assert_eq!(send().await.unwrap().status(), 200);
     let expired = send().await.unwrap();
     assert_eq!(expired.status(), 401);
-    assert_eq!(expired.json::<Value>().await.unwrap()["detail"]["code"], "token_expired");
+    assert_eq!(
+        expired.json::<Value>().await.unwrap()["detail"]["code"],
+        "token_expired"
+    );
 }
 
 #[tokio::test]
@@ -183,7 +235,11 @@ async fn faults_answer_as_configured() {
     assert_eq!(busy.headers()["retry-after"], "9");
     let html = send().await.unwrap();
     assert_eq!(html.status(), 403);
-    assert!(html.text().await.unwrap().contains("<title>Just a moment...</title>"));
+    assert!(html
+        .text()
+        .await
+        .unwrap()
+        .contains("<title>Just a moment...</title>"));
     assert_eq!(send().await.unwrap().status(), 200, "faults are used up");
     assert_eq!(emulator.counters().faults, 2);
 }

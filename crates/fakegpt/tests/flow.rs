@@ -1,5 +1,11 @@
 //! The whole FakeGpt flow against the emulator over loopback HTTP.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure must fail the test"
+)]
+
 use std::sync::Arc;
 
 use fakegpt::{ChatRequest, Error, FakeGpt, Message, Step};

@@ -1,5 +1,11 @@
 //! Requests through real loopback proxies: every byte must go through them.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure must fail the test"
+)]
+
 mod support;
 
 use fakegpt::{ChatRequest, Error, FakeGpt, Message};
@@ -27,9 +33,16 @@ async fn an_http_proxy_carries_the_whole_flow() {
     assert_eq!(text, upstream.reply_for("via http"));
     assert!(proxy.tally.connections() >= 1);
     let targets = proxy.tally.targets();
-    assert!(targets[0].starts_with(&format!("GET {}/api/loads?t=", upstream.url())), "{targets:?}");
+    assert!(
+        targets[0].starts_with(&format!("GET {}/api/loads?t=", upstream.url())),
+        "{targets:?}"
+    );
     // Everything the emulator sent came through the proxy.
-    assert!(proxy.tally.bytes() as usize > text.len() * 2, "{} bytes", proxy.tally.bytes());
+    assert!(
+        proxy.tally.bytes() as usize > text.len() * 2,
+        "{} bytes",
+        proxy.tally.bytes()
+    );
     let credentials = proxy.tally.credentials.lock().unwrap().clone();
     assert_eq!(credentials[0], "Basic dXNlcjpzM2NyZXQ=");
 }
@@ -39,7 +52,13 @@ async fn a_socks5_proxy_carries_the_whole_flow() {
     let upstream = Emulator::start(Config::default()).await.unwrap();
     let proxy = support::socks5_proxy(None).await;
     let provider = FakeGpt::new(&upstream.url()).unwrap();
-    let text = ask(&provider, "via socks", Some(format!("socks5://{}", proxy.addr))).await.unwrap();
+    let text = ask(
+        &provider,
+        "via socks",
+        Some(format!("socks5://{}", proxy.addr)),
+    )
+    .await
+    .unwrap();
     assert_eq!(text, upstream.reply_for("via socks"));
     assert_eq!(proxy.tally.targets()[0], upstream.addr().to_string());
     assert!(proxy.tally.bytes() as usize > text.len() * 2);
@@ -53,7 +72,10 @@ async fn socks5h_resolves_names_at_the_proxy_and_passes_credentials() {
     let url = format!("socks5h://alice:wonder@{}", proxy.addr);
     let text = ask(&provider, "by name", Some(url)).await.unwrap();
     assert_eq!(text, upstream.reply_for("by name"));
-    assert_eq!(proxy.tally.targets()[0], format!("localhost:{}", upstream.addr().port()));
+    assert_eq!(
+        proxy.tally.targets()[0],
+        format!("localhost:{}", upstream.addr().port())
+    );
     assert_eq!(proxy.tally.credentials.lock().unwrap()[0], "alice");
 }
 
@@ -77,7 +99,13 @@ async fn requests_without_a_proxy_do_not_touch_it_and_a_dead_proxy_is_an_error()
 #[tokio::test]
 async fn malformed_proxy_urls_are_clear_errors() {
     let provider = FakeGpt::new("http://127.0.0.1:9").unwrap();
-    for bad in ["not a url", "ftp://host:1", "socks4://host:1", "http://:8080", "http://user:pw@"] {
+    for bad in [
+        "not a url",
+        "ftp://host:1",
+        "socks4://host:1",
+        "http://:8080",
+        "http://user:pw@",
+    ] {
         let err = ask(&provider, "x", Some(bad.into())).await.unwrap_err();
         assert!(matches!(err, Error::InvalidProxy { .. }), "{bad}: {err}");
         assert!(!err.to_string().contains(":pw@"), "{err}");

@@ -72,7 +72,12 @@ pub fn redact_url_password(raw: &str) -> String {
         return raw.to_owned();
     };
     match rest[..at].find(':') {
-        Some(colon) => format!("{}{}:***{}", &raw[..scheme_end], &rest[..colon], &rest[at..]),
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &raw[..scheme_end],
+            &rest[..colon],
+            &rest[at..]
+        ),
         None => raw.to_owned(),
     }
 }
@@ -83,7 +88,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted_even_in_broken_urls() {
-        assert_eq!(redact_url_password("http://u:pw@h:1/x"), "http://u:***@h:1/x");
+        assert_eq!(
+            redact_url_password("http://u:pw@h:1/x"),
+            "http://u:***@h:1/x"
+        );
         assert_eq!(redact_url_password("http://u:pw@"), "http://u:***@");
         assert_eq!(redact_url_password("socks5://u@h:1"), "socks5://u@h:1");
         assert_eq!(redact_url_password("http://h:1/a@b"), "http://h:1/a@b");
@@ -93,8 +101,13 @@ mod tests {
     #[test]
     fn proxies_are_checked() {
         assert!(parse_proxy("socks5h://u:p@127.0.0.1:1080").is_ok());
-        let err = parse_proxy("socks4://u:secret@h:1").unwrap_err().to_string();
-        assert!(err.contains("unsupported scheme") && !err.contains("secret"), "{err}");
+        let err = parse_proxy("socks4://u:secret@h:1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unsupported scheme") && !err.contains("secret"),
+            "{err}"
+        );
     }
 }
 

@@ -2,6 +2,10 @@
 //! count what goes through them.
 
 #![allow(dead_code)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fixture: a failure here must fail the test"
+)]
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -109,21 +113,26 @@ async fn http_connection(mut client: TcpStream, tally: Arc<Tally>) {
     }
     let text = String::from_utf8_lossy(&head).to_string();
     let first = text.lines().next().unwrap_or_default().to_owned();
-    if let Some(auth) = text
-        .lines()
-        .find_map(|l| l.strip_prefix("proxy-authorization: ").or_else(|| l.strip_prefix("Proxy-Authorization: ")))
-    {
+    if let Some(auth) = text.lines().find_map(|l| {
+        l.strip_prefix("proxy-authorization: ")
+            .or_else(|| l.strip_prefix("Proxy-Authorization: "))
+    }) {
         tally.credentials.lock().unwrap().push(auth.to_owned());
     }
     tally.targets.lock().unwrap().push(first.clone());
     let mut parts = first.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let (method, target) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
     if method == "CONNECT" {
         let Ok(upstream) = TcpStream::connect(target).await else {
             let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
             return;
         };
-        let _ = client.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n").await;
+        let _ = client
+            .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            .await;
         relay(client, upstream, tally).await;
     } else {
         let authority = target
@@ -132,7 +141,9 @@ async fn http_connection(mut client: TcpStream, tally: Arc<Tally>) {
             .unwrap_or_default()
             .to_owned();
         let Ok(mut upstream) = TcpStream::connect(authority).await else {
-            let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n").await;
+            let _ = client
+                .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
+                .await;
             return;
         };
         if upstream.write_all(&head).await.is_err() {
@@ -188,7 +199,11 @@ async fn socks5_connection(
             let mut password = vec![0u8; usize::from(len[0])];
             client.read_exact(&mut password).await.ok()?;
             let ok = name == user.as_bytes() && password == pass.as_bytes();
-            tally.credentials.lock().unwrap().push(String::from_utf8_lossy(&name).into());
+            tally
+                .credentials
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&name).into());
             client.write_all(&[1, if ok { 0 } else { 1 }]).await.ok()?;
             if !ok {
                 return None;
@@ -217,7 +232,10 @@ async fn socks5_connection(
     let target = format!("{host}:{}", u16::from_be_bytes(port));
     tally.targets.lock().unwrap().push(target.clone());
     let upstream = TcpStream::connect(&target).await.ok()?;
-    client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await.ok()?;
+    client
+        .write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])
+        .await
+        .ok()?;
     relay(client, upstream, tally).await;
     Some(())
 }

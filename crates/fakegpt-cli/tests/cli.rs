@@ -1,0 +1,264 @@
+//! The `fakegpt` binary as a user runs it: stdout, stderr and exit codes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure must fail the test"
+)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+
+use fakegpt_upstream::{Config, Emulator, Fault};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fakegpt");
+
+/// A command with no inherited `FAKEGPT_*` settings.
+fn fakegpt() -> Command {
+    let mut command = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FAKEGPT_") {
+            command.env_remove(key);
+        }
+    }
+    command.stdin(Stdio::null());
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// Checks the one-line error contract and returns stderr.
+fn one_line_failure(output: &Output) -> String {
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(
+        stderr.starts_with("fakegpt: ") && stderr.contains("(hint: "),
+        "{stderr:?}"
+    );
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"));
+    stderr
+}
+
+/// An emulator on a runtime of its own, alive while the value lives.
+struct Upstream {
+    emulator: Emulator,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn upstream(config: Config) -> Upstream {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emulator = runtime.block_on(Emulator::start(config)).unwrap();
+    Upstream {
+        emulator,
+        _runtime: runtime,
+    }
+}
+
+#[test]
+fn local_mode_streams_the_answer_to_stdout_only() {
+    let output = fakegpt()
+        .args(["chat", "--local", "Tell me a joke"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stderr), "");
+    let expected = fakegpt_upstream::reply_for("Tell me a joke", 0);
+    let stdout = text(&output.stdout);
+    assert_eq!(stdout.strip_suffix('\n').unwrap_or(&stdout), expected);
+}
+
+#[test]
+fn the_prompt_can_come_from_stdin_and_the_url_from_the_environment() {
+    let up = upstream(Config::default());
+    let mut child = fakegpt()
+        .args(["chat", "--system", "Be brief."])
+        .env("FAKEGPT_BASE_URL", up.emulator.url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("Привет из stdin".as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let expected = up
+        .emulator
+        .reply_for("System: Be brief.\nUser: Привет из stdin\nAssistant:");
+    assert_eq!(text(&output.stdout), format!("{expected}\n"));
+}
+
+#[test]
+fn failures_are_one_line_with_a_hint() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let unreachable = fakegpt()
+        .args(["chat", "--base-url", &dead, "hi"])
+        .output()
+        .unwrap();
+    let stderr = one_line_failure(&unreachable);
+    assert!(
+        stderr.contains("could not reach the upstream") && stderr.contains("--base-url"),
+        "{stderr}"
+    );
+    assert_eq!(text(&unreachable.stdout), "");
+
+    let proxy = fakegpt()
+        .args(["chat", "--local", "--proxy", "ftp://user:pw@x", "hi"])
+        .output()
+        .unwrap();
+    let stderr = one_line_failure(&proxy);
+    assert!(
+        stderr.contains("invalid proxy URL") && !stderr.contains("pw@"),
+        "{stderr}"
+    );
+
+    let empty = fakegpt().args(["chat", "--local", "  "]).output().unwrap();
+    assert!(one_line_failure(&empty).contains("the prompt is empty"));
+
+    let model = fakegpt()
+        .args(["chat", "--local", "--model", "gpt-9", "hi"])
+        .output()
+        .unwrap();
+    assert!(one_line_failure(&model).contains("--model gpt-3.5-turbo"));
+
+    let timeout = fakegpt()
+        .args(["chat", "--local", "--idle-timeout=-3", "hi"])
+        .output()
+        .unwrap();
+    assert!(one_line_failure(&timeout).contains("--idle-timeout"));
+}
+
+#[test]
+fn usage_errors_are_one_line_with_exit_code_2() {
+    for args in [
+        &["chat", "--bogus"][..],
+        &["chat", "--local", "--timeout", "soon", "hi"],
+        &["serve"],
+    ] {
+        let output = fakegpt().args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
+        assert!(
+            stderr.starts_with("fakegpt: ") && stderr.contains("--help"),
+            "{stderr}"
+        );
+    }
+    let bare = fakegpt().output().unwrap();
+    assert_eq!(bare.status.code(), Some(2));
+    assert!(text(&bare.stderr).contains("Usage: fakegpt"));
+    let help = fakegpt().args(["chat", "--help"]).output().unwrap();
+    assert!(help.status.success());
+    assert!(text(&help.stdout).contains("--local"));
+}
+
+#[test]
+fn upstream_errors_name_the_step_and_status() {
+    let up = upstream(Config::default());
+    up.emulator
+        .inject(Fault::TooManyRequests { retry_after: 7 }, 1);
+    let busy = fakegpt()
+        .args(["chat", "--base-url", &up.emulator.url(), "hi"])
+        .output()
+        .unwrap();
+    let stderr = one_line_failure(&busy);
+    assert!(
+        stderr.contains("conversation (POST /api/conversation): upstream answered HTTP 429"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("try again in 7 s"), "{stderr}");
+
+    up.emulator.inject(Fault::EmptyLoads, 1);
+    let fresh = upstream(Config::default());
+    fresh.emulator.inject(Fault::EmptyLoads, 1);
+    let empty = fakegpt()
+        .args(["chat", "--base-url", &fresh.emulator.url(), "hi"])
+        .output()
+        .unwrap();
+    assert!(one_line_failure(&empty).contains("lists no shared accounts"));
+}
+
+#[test]
+fn a_stream_cut_short_keeps_the_text_and_fails() {
+    let up = upstream(Config::default());
+    up.emulator
+        .inject(Fault::DisconnectMidStream { after_events: 4 }, 1);
+    let output = fakegpt()
+        .args(["chat", "--base-url", &up.emulator.url(), "hi"])
+        .output()
+        .unwrap();
+    let stderr = one_line_failure(&output);
+    assert!(stderr.contains("broke off"), "{stderr}");
+    let stdout = text(&output.stdout);
+    let partial = stdout.strip_suffix('\n').unwrap();
+    assert!(
+        !partial.is_empty() && up.emulator.reply_for("hi").starts_with(partial),
+        "{stdout:?}"
+    );
+}
+
+#[test]
+fn fakegpt_upstream_prints_its_url_and_serves_chat() {
+    let mut server = fakegpt()
+        .args([
+            "upstream",
+            "--port",
+            "0",
+            "--delay-ms",
+            "0",
+            "--fault",
+            "500",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+
+    let failed = fakegpt()
+        .args(["chat", "--base-url", &url, "hi"])
+        .output()
+        .unwrap();
+    assert!(one_line_failure(&failed).contains("HTTP 500"));
+    let ok = fakegpt()
+        .args(["chat", "--base-url", &url, "hi"])
+        .output()
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert_eq!(
+        text(&ok.stdout),
+        format!("{}\n", fakegpt_upstream::reply_for("hi", 0))
+    );
+}
+
+#[test]
+fn bad_fault_specs_and_busy_ports_are_refused() {
+    let bad = fakegpt()
+        .args(["upstream", "--port", "0", "--fault", "boom"])
+        .output()
+        .unwrap();
+    assert!(one_line_failure(&bad).contains("unknown fault"));
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let busy = fakegpt()
+        .args(["upstream", "--port", &port])
+        .output()
+        .unwrap();
+    assert!(one_line_failure(&busy).contains("could not listen"));
+}
