@@ -1,0 +1,65 @@
+"""Shared fixtures: the fakegpt binary and emulators it starts."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fakegpt_bin() -> str:
+    path = os.environ.get("FAKEGPT_BIN", str(ROOT / "target" / "debug" / "fakegpt"))
+    if not Path(path).exists():
+        pytest.exit(f"{path} not found: build it first (cargo build) or set FAKEGPT_BIN", returncode=2)
+    return path
+
+
+class Upstream:
+    """`fakegpt upstream` on a free loopback port, stopped at the end."""
+
+    def __init__(self, *args: str):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FAKEGPT_")}
+        self.process = subprocess.Popen(
+            [fakegpt_bin(), "upstream", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        line = self.process.stdout.readline().strip()
+        assert line.startswith("http://127.0.0.1:"), line
+        self.url = line
+        # aiohttp's default cookie jar ignores cookies from IP hosts.
+        self.localhost_url = line.replace("127.0.0.1", "localhost")
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def upstream_factory():
+    started = []
+
+    def start(*args: str) -> Upstream:
+        upstream = Upstream(*args)
+        started.append(upstream)
+        return upstream
+
+    yield start
+    for upstream in started:
+        upstream.stop()
+
+
+def fakegpt_chat(url: str, prompt: str, *args: str) -> subprocess.CompletedProcess:
+    """Runs `fakegpt chat` against `url`; bounded in time."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKEGPT_")}
+    return subprocess.run(
+        [fakegpt_bin(), "chat", "--base-url", url, *args, prompt],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
