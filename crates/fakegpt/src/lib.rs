@@ -44,3 +44,8 @@ pub use fakegpt::FakeGpt;
 pub use message::{Content, ContentPart, Message, Role};
 pub use prompt::format_prompt;
 pub use provider::{ChatRequest, Provider, Registry, RequestOptions, TextStream, Timeouts};
+
+/// The README's code blocks, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
