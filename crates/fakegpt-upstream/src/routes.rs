@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::config::{Endpoint, Fault};
 use crate::reply::reply_for;
-use crate::state::{Count, State};
+use crate::state::{Count, Recorded, State};
 use crate::stream::{self, StreamFault};
 
 /// The name of the session cookie set by `/auth/login`.
@@ -28,7 +28,37 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/api/auth/session", get(session))
         .route("/api/conversation", post(conversation))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), record))
         .with_state(state)
+}
+
+/// Remembers each request's method, target and headers (and the body of
+/// conversations, which are small), for tests to inspect.
+async fn record(
+    Extract(state): Extract<Arc<State>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let (bytes, body) = if parts.uri.path() == "/api/conversation" {
+        match axum::body::to_bytes(body, 1024 * 1024).await {
+            Ok(bytes) => (bytes.clone(), Body::from(bytes)),
+            Err(_) => return json_error(StatusCode::PAYLOAD_TOO_LARGE, "body over 1 MiB"),
+        }
+    } else {
+        (Bytes::new(), body)
+    };
+    state.record(Recorded {
+        method: parts.method.to_string(),
+        target: parts.uri.path_and_query().map(ToString::to_string).unwrap_or_default(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body: bytes.to_vec(),
+    });
+    next.run(axum::extract::Request::from_parts(parts, body)).await
 }
 
 fn json_error(status: StatusCode, detail: impl serde::Serialize) -> Response {

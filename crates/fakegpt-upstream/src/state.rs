@@ -60,6 +60,29 @@ pub(crate) enum Count {
     Faults,
 }
 
+/// One request as the emulator received it (the last [`RECORDED`] are kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The method, e.g. `POST`.
+    pub method: String,
+    /// The path and query.
+    pub target: String,
+    /// The headers, names lower-cased, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body (conversation requests only; empty otherwise).
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    /// The first value of header `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// How many requests the emulator remembers.
+pub const RECORDED: usize = 64;
+
 /// A logged-in session (what the session cookie points at).
 #[derive(Debug, Clone)]
 pub(crate) struct LoginSession {
@@ -80,6 +103,7 @@ pub struct State {
     tokens: Mutex<HashMap<String, TokenInfo>>,
     faults: Mutex<Vec<(Fault, u64)>>,
     counters: AtomicCounters,
+    recorded: Mutex<std::collections::VecDeque<Recorded>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -95,6 +119,7 @@ impl State {
             tokens: Mutex::default(),
             faults: Mutex::default(),
             counters: AtomicCounters::default(),
+            recorded: Mutex::default(),
         })
     }
 
@@ -142,6 +167,19 @@ impl State {
             active_streams: get(&c.active_streams),
             faults: get(&c.faults),
         }
+    }
+
+    /// The requests received lately, oldest first.
+    pub fn recorded(&self) -> Vec<Recorded> {
+        lock(&self.recorded).iter().cloned().collect()
+    }
+
+    pub(crate) fn record(&self, request: Recorded) {
+        let mut recorded = lock(&self.recorded);
+        if recorded.len() == RECORDED {
+            recorded.pop_front();
+        }
+        recorded.push_back(request);
     }
 
     pub(crate) fn bump(&self, which: Count) {

@@ -160,6 +160,8 @@ impl Clients {
             .default_headers(self.headers.clone())
             .cookie_provider(Arc::clone(&self.cookies))
             .redirect(reqwest::redirect::Policy::limited(5))
+            // Keep the fixed browser Referer on redirects, as a browser keeps its referrer.
+            .referer(false)
             .tcp_nodelay(true);
         builder = match proxy {
             Some(raw) => builder.proxy(parse_proxy(raw)?),
