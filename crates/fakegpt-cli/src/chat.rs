@@ -47,7 +47,19 @@ pub async fn run(args: ChatArgs) -> Result<(), Failure> {
     } else {
         (None, args.upstream.base_url.clone())
     };
-    let provider = FakeGpt::new(&base_url).map_err(|e| Failure::from_error(&e, false))?;
+    let mut builder = FakeGpt::builder().base_url(base_url);
+    if let Some(path) = &args.ca_cert {
+        let pem = std::fs::read(path).map_err(|e| {
+            Failure::new(
+                format!("could not read --ca-cert {}: {e}", path.display()),
+                "pass a readable PEM file",
+            )
+        })?;
+        builder = builder.add_root_certificate_pem(pem);
+    }
+    let provider = builder
+        .build()
+        .map_err(|e| Failure::from_error(&e, false))?;
     let session = Session {
         default_upstream: emulator.is_none()
             && provider.base_url() == fakegpt::fakegpt::DEFAULT_BASE_URL,

@@ -96,6 +96,11 @@ pub struct ChatArgs {
     #[arg(long, env = "FAKEGPT_PROXY", value_name = "URL")]
     pub proxy: Option<String>,
 
+    /// A PEM file of CA certificates to trust besides the usual web roots
+    /// (for an upstream or proxy with a private certificate).
+    #[arg(long, env = "FAKEGPT_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
+
     /// The model to ask for.
     #[arg(long, short, env = "FAKEGPT_MODEL", default_value = "gpt-3.5-turbo")]
     pub model: String,

@@ -45,6 +45,7 @@ impl Failure {
             Error::NoAccounts => Some("the upstream has no shared account free; try again later".into()),
             Error::NoValidResponse => Some("the upstream sent no answer text; try again".into()),
             Error::InvalidProxy { .. } => Some("use an http://, https://, socks5:// or socks5h:// URL with a host and port".into()),
+            Error::InvalidCertificate(_) => Some("--ca-cert must be a PEM file with one or more certificates".into()),
             Error::InvalidBaseUrl { .. } => Some("use an http:// or https:// URL, e.g. http://127.0.0.1:8080".into()),
             Error::UnsupportedModel { .. } => Some(format!("use --model {}", fakegpt::fakegpt::MODELS[0])),
             Error::InvalidRequest(_) => Some("pass a prompt as an argument or on stdin".into()),

@@ -262,3 +262,41 @@ fn bad_fault_specs_and_busy_ports_are_refused() {
         .unwrap();
     assert!(one_line_failure(&busy).contains("could not listen"));
 }
+
+#[test]
+fn a_private_ca_can_be_trusted_for_an_https_upstream() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emulator = runtime
+        .block_on(Emulator::start_tls(Config::default()))
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("fakegpt-cli-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem = dir.join("ca.pem");
+    std::fs::write(&pem, emulator.certificate_pem().unwrap()).unwrap();
+
+    let untrusted = fakegpt()
+        .args(["chat", "--base-url", &emulator.url(), "hi"])
+        .output()
+        .unwrap();
+    assert!(one_line_failure(&untrusted)
+        .to_lowercase()
+        .contains("certificate"));
+    let trusted = fakegpt()
+        .args(["chat", "--base-url", &emulator.url(), "hi", "--ca-cert"])
+        .arg(&pem)
+        .output()
+        .unwrap();
+    assert!(trusted.status.success(), "{}", text(&trusted.stderr));
+    assert_eq!(
+        text(&trusted.stdout),
+        format!("{}\n", emulator.reply_for("hi"))
+    );
+    std::fs::write(&pem, "garbage").unwrap();
+    let garbage = fakegpt()
+        .args(["chat", "--base-url", &emulator.url(), "hi", "--ca-cert"])
+        .arg(&pem)
+        .output()
+        .unwrap();
+    assert!(one_line_failure(&garbage).contains("invalid CA certificate"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -22,6 +22,7 @@ pub mod reply;
 pub mod routes;
 pub mod state;
 mod stream;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -47,6 +48,8 @@ pub struct Emulator {
     addr: SocketAddr,
     state: Arc<State>,
     task: tokio::task::JoinHandle<()>,
+    /// The certificate to trust, when it serves HTTPS.
+    cert_pem: Option<String>,
 }
 
 impl Emulator {
@@ -68,7 +71,48 @@ impl Emulator {
                 tracing::error!(%err, "the emulator stopped");
             }
         });
-        Ok(Emulator { addr, state, task })
+        Ok(Emulator {
+            addr,
+            state,
+            task,
+            cert_pem: None,
+        })
+    }
+
+    /// Starts an emulator serving HTTPS on `127.0.0.1` on a free port, with
+    /// a fresh self-signed certificate for `localhost` and `127.0.0.1`
+    /// (see [`Emulator::certificate_pem`]).
+    pub async fn start_tls(config: Config) -> std::io::Result<Emulator> {
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = tcp.local_addr()?;
+        let identity = tls::Identity::self_signed()?;
+        let listener = tls::TlsListener::new(tcp, &identity);
+        let state = State::new(config);
+        let router = routes::router(Arc::clone(&state));
+        let task = tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, router).await {
+                tracing::error!(%err, "the emulator stopped");
+            }
+        });
+        Ok(Emulator {
+            addr,
+            state,
+            task,
+            cert_pem: Some(identity.cert_pem),
+        })
+    }
+
+    /// The certificate clients must trust, when it serves HTTPS.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.cert_pem.as_deref()
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.cert_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// The address it listens on.
@@ -76,15 +120,15 @@ impl Emulator {
         self.addr
     }
 
-    /// Its base URL, `http://127.0.0.1:PORT`.
+    /// Its base URL, `http://127.0.0.1:PORT` (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme(), self.addr)
     }
 
     /// Its base URL by host name, `http://localhost:PORT` (for clients whose
     /// cookie jars ignore cookies from IP addresses, such as aiohttp's).
     pub fn localhost_url(&self) -> String {
-        format!("http://localhost:{}", self.addr.port())
+        format!("{}://localhost:{}", self.scheme(), self.addr.port())
     }
 
     /// Its shared state: configuration, faults, counters.

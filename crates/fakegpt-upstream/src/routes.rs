@@ -28,7 +28,10 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/api/auth/session", get(session))
         .route("/api/conversation", post(conversation))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), record))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            record,
+        ))
         .with_state(state)
 }
 
@@ -50,15 +53,25 @@ async fn record(
     };
     state.record(Recorded {
         method: parts.method.to_string(),
-        target: parts.uri.path_and_query().map(ToString::to_string).unwrap_or_default(),
+        target: parts
+            .uri
+            .path_and_query()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         headers: parts
             .headers
             .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: bytes.to_vec(),
     });
-    next.run(axum::extract::Request::from_parts(parts, body)).await
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
 }
 
 fn json_error(status: StatusCode, detail: impl serde::Serialize) -> Response {

@@ -95,6 +95,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// A CA certificate to trust that cannot be used.
+    #[error("invalid CA certificate: {0}")]
+    InvalidCertificate(String),
+
     /// The upstream could not be reached or the connection broke.
     #[error("{step}: could not reach the upstream: {reason}")]
     Connect {

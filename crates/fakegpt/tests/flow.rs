@@ -353,34 +353,79 @@ fn the_blocking_client_works_without_a_runtime() {
 async fn requests_carry_browser_headers_and_the_exact_body() {
     let upstream = emulator(Config::default()).await;
     let provider = FakeGpt::new(&upstream.url()).unwrap();
-    collect(&provider, request("Hello, how are you?")).await.unwrap();
+    collect(&provider, request("Hello, how are you?"))
+        .await
+        .unwrap();
     let recorded = upstream.state().recorded();
-    let targets: Vec<_> = recorded.iter().map(|r| format!("{} {}", r.method, r.target)).collect();
+    let targets: Vec<_> = recorded
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.target))
+        .collect();
     assert_eq!(targets.len(), 5, "{targets:?}");
     assert!(targets[0].starts_with("GET /api/loads?t="), "{targets:?}");
     let t: u64 = targets[0]["GET /api/loads?t=".len()..].parse().unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     assert!(now.abs_diff(t) < 60, "unix seconds");
-    assert_eq!(&targets[1..], ["POST /auth/login", "GET /", "GET /api/auth/session", "POST /api/conversation"]);
+    assert_eq!(
+        &targets[1..],
+        [
+            "POST /auth/login",
+            "GET /",
+            "GET /api/auth/session",
+            "POST /api/conversation"
+        ]
+    );
     for request in &recorded {
         assert_eq!(request.header("accept-language"), Some("en-US"));
-        assert!(request.header("user-agent").unwrap().contains("Chrome/117.0.0.0"));
-        assert_eq!(request.header("referer"), Some(format!("{}/?v=2", upstream.url()).as_str()));
+        assert!(request
+            .header("user-agent")
+            .unwrap()
+            .contains("Chrome/117.0.0.0"));
+        assert_eq!(
+            request.header("referer"),
+            Some(format!("{}/?v=2", upstream.url()).as_str())
+        );
         assert_eq!(request.header("sec-ch-ua-platform"), Some("\"Linux\""));
         assert_eq!(request.header("sec-ch-ua-mobile"), Some("?0"));
-        assert!(request.header("sec-ch-ua").unwrap().contains("\"Chromium\";v=\"117\""));
+        assert!(request
+            .header("sec-ch-ua")
+            .unwrap()
+            .contains("\"Chromium\";v=\"117\""));
     }
     let login = &recorded[1];
-    assert_eq!(login.header("content-type"), Some("application/x-www-form-urlencoded"));
+    assert_eq!(
+        login.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
     let conversation = &recorded[4];
     assert_eq!(conversation.header("accept"), Some("text/event-stream"));
-    assert_eq!(conversation.header("content-type"), Some("application/json"));
-    assert!(conversation.header("x-authorization").unwrap().starts_with("Bearer eyJ"));
-    assert!(conversation.header("cookie").unwrap().contains("chat_shared_session="));
+    assert_eq!(
+        conversation.header("content-type"),
+        Some("application/json")
+    );
+    assert!(conversation
+        .header("x-authorization")
+        .unwrap()
+        .starts_with("Bearer eyJ"));
+    assert!(conversation
+        .header("cookie")
+        .unwrap()
+        .contains("chat_shared_session="));
     let body: serde_json::Value = serde_json::from_slice(&conversation.body).unwrap();
-    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(keys.len(), 10, "{keys:?}");
-    assert_eq!(body["messages"][0]["content"]["parts"][0], "Hello, how are you?");
+    assert_eq!(
+        body["messages"][0]["content"]["parts"][0],
+        "Hello, how are you?"
+    );
     assert_eq!(body["model"], "text-davinci-002-render-sha");
     assert_eq!(body["timezone_offset_min"], -120);
     assert_eq!(body["history_and_training_disabled"], true);

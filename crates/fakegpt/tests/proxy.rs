@@ -111,3 +111,47 @@ async fn malformed_proxy_urls_are_clear_errors() {
         assert!(!err.to_string().contains(":pw@"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn an_https_upstream_is_reached_through_an_http_connect_tunnel() {
+    let upstream = Emulator::start_tls(Config::default()).await.unwrap();
+    let proxy = support::http_proxy().await;
+    let provider = FakeGpt::builder()
+        .base_url(upstream.localhost_url())
+        .add_root_certificate_pem(upstream.certificate_pem().unwrap())
+        .build()
+        .unwrap();
+    let text = ask(
+        &provider,
+        "tunnelled",
+        Some(format!("http://{}", proxy.addr)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(text, upstream.reply_for("tunnelled"));
+    let targets = proxy.tally.targets();
+    let tunnel = format!("CONNECT localhost:{} HTTP/1.1", upstream.addr().port());
+    assert!(
+        !targets.is_empty() && targets.iter().all(|t| *t == tunnel),
+        "{targets:?}"
+    );
+    // The proxy relayed the TLS bytes but could not read them.
+    assert!(proxy.tally.bytes() as usize > text.len() * 2);
+    assert_eq!(upstream.counters().completed, 1);
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_a_clear_error() {
+    let upstream = Emulator::start_tls(Config::default()).await.unwrap();
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let err = ask(&provider, "x", None).await.unwrap_err();
+    assert!(matches!(err, Error::Connect { .. }), "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    let bad = FakeGpt::builder()
+        .add_root_certificate_pem("not a pem")
+        .build();
+    assert!(matches!(bad, Err(Error::InvalidCertificate(_))), "{bad:?}");
+}

@@ -126,15 +126,22 @@ const MAX_CLIENTS: usize = 64;
 pub struct Clients {
     cookies: Arc<SessionCookies>,
     headers: HeaderMap,
+    roots: Vec<reqwest::Certificate>,
     cache: Mutex<HashMap<ClientKey, reqwest::Client>>,
 }
 
 impl Clients {
-    /// Clients that send `headers` and keep cookies in `cookies`.
-    pub fn new(cookies: Arc<SessionCookies>, headers: HeaderMap) -> Self {
+    /// Clients that send `headers`, keep cookies in `cookies` and trust
+    /// `roots` besides the usual web roots.
+    pub fn new(
+        cookies: Arc<SessionCookies>,
+        headers: HeaderMap,
+        roots: Vec<reqwest::Certificate>,
+    ) -> Self {
         Clients {
             cookies,
             headers,
+            roots,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -163,6 +170,9 @@ impl Clients {
             // Keep the fixed browser Referer on redirects, as a browser keeps its referrer.
             .referer(false)
             .tcp_nodelay(true);
+        for root in &self.roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
         builder = match proxy {
             Some(raw) => builder.proxy(parse_proxy(raw)?),
             None => builder.no_proxy(),

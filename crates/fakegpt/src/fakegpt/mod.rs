@@ -56,6 +56,7 @@ impl std::fmt::Debug for http::Clients {
 pub struct FakeGptBuilder {
     base_url: String,
     max_line: usize,
+    roots: Vec<Vec<u8>>,
 }
 
 impl FakeGptBuilder {
@@ -71,11 +72,27 @@ impl FakeGptBuilder {
         self
     }
 
+    /// Trusts these CA certificates (PEM, one or more) besides the usual web roots, e.g.
+    /// for an upstream or proxy with a private or self-signed certificate.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.roots.push(pem.into());
+        self
+    }
+
     /// Checks the settings and builds the provider.
     pub fn build(self) -> Result<FakeGpt, Error> {
         let base = parse_base_url(&self.base_url)?;
+        let mut roots = Vec::new();
+        for pem in &self.roots {
+            let bundle = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::InvalidCertificate(e.to_string()))?;
+            if bundle.is_empty() {
+                return Err(Error::InvalidCertificate("no PEM certificate found".into()));
+            }
+            roots.extend(bundle);
+        }
         let session = Session::new();
-        let clients = http::Clients::new(session.cookies(), http::browser_headers(&base));
+        let clients = http::Clients::new(session.cookies(), http::browser_headers(&base), roots);
         Ok(FakeGpt {
             inner: Arc::new(Inner {
                 base: base.as_str().trim_end_matches('/').to_owned(),
@@ -118,6 +135,7 @@ impl FakeGpt {
         FakeGptBuilder {
             base_url: DEFAULT_BASE_URL.into(),
             max_line: crate::decode::DEFAULT_MAX_LINE_BYTES,
+            roots: Vec::new(),
         }
     }
 
@@ -130,7 +148,8 @@ impl FakeGpt {
         let base =
             url::Url::parse(DEFAULT_BASE_URL).unwrap_or_else(|_| unreachable!("constant URL"));
         let session = Session::new();
-        let clients = http::Clients::new(session.cookies(), http::browser_headers(&base));
+        let clients =
+            http::Clients::new(session.cookies(), http::browser_headers(&base), Vec::new());
         FakeGpt {
             inner: Arc::new(Inner {
                 base: DEFAULT_BASE_URL.into(),
