@@ -152,3 +152,29 @@ impl std::fmt::Debug for Registry {
         f.debug_list().entries(self.names()).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_registry_finds_fakegpt_by_name() {
+        let registry = Registry::with_defaults();
+        assert_eq!(registry.names().collect::<Vec<_>>(), ["FakeGpt"]);
+        let provider = registry.get("fakegpt").expect("case-insensitive lookup");
+        assert_eq!(provider.name(), "FakeGpt");
+        assert_eq!(provider.url(), crate::fakegpt::DEFAULT_BASE_URL);
+        assert_eq!(provider.models(), ["gpt-3.5-turbo"]);
+        assert!(registry.get("Bing").is_none());
+    }
+
+    #[test]
+    fn providers_can_be_replaced_under_their_name() {
+        let mut registry = Registry::new();
+        let local = crate::FakeGpt::new("http://127.0.0.1:1").unwrap();
+        registry.register(Arc::new(crate::FakeGpt::shared()));
+        registry.register(Arc::new(local));
+        assert_eq!(registry.get("FakeGpt").unwrap().url(), "http://127.0.0.1:1");
+        assert!(registry.get("FakeGpt").unwrap().working());
+    }
+}

@@ -83,7 +83,7 @@ async fn chunking_crlf_and_noise_do_not_change_the_text() {
             noise: true,
             chars_per_event,
             seed,
-            reply_chars: 600,
+            reply_chars: 250,
             ..Config::default()
         })
         .await;

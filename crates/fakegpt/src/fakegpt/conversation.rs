@@ -6,7 +6,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
-use super::http::{check_status, content_type, read_capped, transport_error};
+use super::http::{check_status, content_type, error_chain, read_capped, transport_error};
 use super::session::AccessToken;
 use super::wire::ConversationRequest;
 use crate::decode;
@@ -82,9 +82,7 @@ pub fn body_chunks(
                 Some(Err(e)) => {
                     yield Err(Error::Connect {
                         step,
-                        reason: format!("the answer broke off: {}", transport_error(step, &e, None)
-                            .to_string()
-                            .trim_start_matches("conversation (POST /api/conversation): could not reach the upstream: ")),
+                        reason: format!("the answer broke off: {}", error_chain(&e)),
                     });
                     break;
                 }

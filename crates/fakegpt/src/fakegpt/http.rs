@@ -214,7 +214,7 @@ pub fn transport_error(
 }
 
 /// The error and its sources joined by ": ", without the request URL.
-fn error_chain(err: &reqwest::Error) -> String {
+pub fn error_chain(err: &reqwest::Error) -> String {
     use std::error::Error as _;
     let mut parts: Vec<String> = Vec::new();
     let mut source = err.source();
