@@ -106,6 +106,19 @@ pub trait Provider: Send + Sync {
     /// request (login done, status checked), so failures before any answer
     /// text are errors of the future; the stream then yields the answer.
     fn chat(&self, request: ChatRequest) -> BoxFuture<Result<TextStream, Error>>;
+
+    /// Checks that the provider can serve requests now, e.g. that its
+    /// upstream session is usable (logging in if it has none). The default
+    /// says yes.
+    fn ready(&self, options: RequestOptions) -> BoxFuture<Result<(), Error>> {
+        let _ = options;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// How many upstream logins the provider has made, for metrics.
+    fn logins(&self) -> u64 {
+        0
+    }
 }
 
 /// Providers by name.

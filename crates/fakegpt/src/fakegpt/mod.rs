@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use crate::error::{Error, Step, TimeoutKind};
 use crate::prompt::format_prompt;
-use crate::provider::{BoxFuture, ChatRequest, Provider, TextStream};
+use crate::provider::{BoxFuture, ChatRequest, Provider, RequestOptions, TextStream};
 use session::{AccessToken, Session};
 
 /// The public service the original provider talked to (offline since 2024).
@@ -182,6 +182,19 @@ impl FakeGpt {
         self.inner.session.has_token().await
     }
 
+    /// Makes sure the session holds an access token, logging in if it has
+    /// none (single-flight, like any request).
+    pub async fn ensure_session(&self, options: &RequestOptions) -> Result<(), Error> {
+        let timeouts = options.timeouts;
+        let client = self
+            .inner
+            .clients
+            .get(options.proxy.as_deref(), timeouts.connect)?;
+        self.token(&client, timeouts.connect, timeouts.idle)
+            .await
+            .map(|_| ())
+    }
+
     /// Starts a chat; see [`Provider::chat`].
     pub async fn chat(&self, request: ChatRequest) -> Result<TextStream, Error> {
         if !MODELS
@@ -305,6 +318,15 @@ impl Provider for FakeGpt {
     fn chat(&self, request: ChatRequest) -> BoxFuture<Result<TextStream, Error>> {
         let this = self.clone();
         Box::pin(async move { FakeGpt::chat(&this, request).await })
+    }
+
+    fn ready(&self, options: RequestOptions) -> BoxFuture<Result<(), Error>> {
+        let this = self.clone();
+        Box::pin(async move { this.ensure_session(&options).await })
+    }
+
+    fn logins(&self) -> u64 {
+        FakeGpt::logins(self)
     }
 }
 

@@ -1,0 +1,272 @@
+//! `POST /v1/chat/completions`: one chat through the provider, answered
+//! whole or streamed as `chat.completion.chunk` events.
+//!
+//! The HTTP status is chosen only once the provider has produced its first
+//! text (or failed), so a failure before any output gets a real status.
+//! After output began, a failure ends the stream with an error event.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use fakegpt::{ChatRequest, TextStream};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::observe::RequestId;
+use crate::openai::{
+    AnswerMessage, ChatCompletion, ChatCompletionChunk, Choice, ChunkChoice, Delta, UsageField,
+};
+use crate::state::AppState;
+use crate::{tokens, validate};
+
+/// The handler.
+pub async fn completions(
+    State(state): State<Arc<AppState>>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match run(state, request_id, &headers, body).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn run(
+    state: Arc<AppState>,
+    request_id: RequestId,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    if !state.accepting.load(Ordering::SeqCst) {
+        return Err(ApiError::unavailable(
+            "The gateway is shutting down; retry on another instance.",
+        ));
+    }
+    let bytes = read_body(headers, body, state.config.max_body_bytes).await?;
+    let chat = validate::chat_request(&bytes, &state.config.models)?;
+    let permit = Arc::clone(&state.permits)
+        .try_acquire_owned()
+        .map_err(|_| ApiError::busy(state.config.max_concurrency))?;
+    let prompt_tokens = tokens::prompt(&chat.messages, &chat.names);
+    let request = ChatRequest {
+        model: chat.upstream_model,
+        messages: chat.messages,
+        options: state.config.upstream.clone(),
+    };
+    Metrics::observe(&state.metrics.overhead, started.elapsed());
+
+    let upstream_started = Instant::now();
+    let mut stream = state
+        .provider
+        .chat(request)
+        .await
+        .map_err(|e| ApiError::from_provider(&e))?;
+    let first = match stream.next().await {
+        Some(Ok(text)) => text,
+        Some(Err(err)) => return Err(ApiError::from_provider(&err)),
+        None => return Err(ApiError::from_provider(&fakegpt::Error::NoValidResponse)),
+    };
+    Metrics::observe(
+        &state.metrics.upstream_first_byte,
+        upstream_started.elapsed(),
+    );
+    let answer = Answer {
+        id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
+        created: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default(),
+        model: chat.model,
+        prompt_tokens,
+    };
+    if !chat.stream {
+        let mut text = first;
+        while let Some(item) = stream.next().await {
+            text.push_str(&item.map_err(|e| ApiError::from_provider(&e))?);
+        }
+        Metrics::observe(&state.metrics.upstream_total, upstream_started.elapsed());
+        drop(permit);
+        return Ok(Json(answer.whole(text)).into_response());
+    }
+    let live = Live {
+        state,
+        permit,
+        upstream_started,
+        request_id,
+    };
+    let body = Body::from_stream(answer.stream(first, stream, chat.include_usage, live));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Reads the body, refusing (413) one over `limit` bytes without reading
+/// more than that.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(ApiError::too_large(limit));
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::too_large(limit))
+}
+
+/// What every chunk of one answer shares.
+struct Answer {
+    id: String,
+    created: u64,
+    model: String,
+    prompt_tokens: u64,
+}
+
+/// What a streamed answer holds until it ends: its concurrency permit and
+/// its place in the in-flight gauge.
+struct Live {
+    state: Arc<AppState>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    upstream_started: Instant,
+    request_id: RequestId,
+}
+
+/// Decrements the in-flight gauge however the stream ends.
+struct InFlight(Arc<AppState>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.metrics.in_flight_streams.dec();
+    }
+}
+
+impl Answer {
+    fn whole(self, text: String) -> ChatCompletion {
+        ChatCompletion {
+            id: self.id,
+            object: "chat.completion".into(),
+            created: self.created,
+            model: self.model,
+            usage: tokens::usage(self.prompt_tokens, &text),
+            choices: vec![Choice {
+                index: 0,
+                message: AnswerMessage {
+                    role: "assistant".into(),
+                    content: text,
+                },
+                logprobs: None,
+                finish_reason: "stop".into(),
+            }],
+        }
+    }
+
+    fn chunk(&self, delta: Delta, finish: Option<&str>, usage: UsageField) -> ChatCompletionChunk {
+        ChatCompletionChunk {
+            id: self.id.clone(),
+            object: "chat.completion.chunk".into(),
+            created: self.created,
+            model: self.model.clone(),
+            choices: vec![ChunkChoice {
+                index: 0,
+                delta,
+                logprobs: None,
+                finish_reason: finish.map(str::to_owned),
+            }],
+            usage,
+        }
+    }
+
+    fn stream(
+        self,
+        first: String,
+        mut rest: TextStream,
+        include_usage: bool,
+        live: Live,
+    ) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
+        let usage_field = move || {
+            if include_usage {
+                UsageField::Null
+            } else {
+                UsageField::Absent
+            }
+        };
+        async_stream::stream! {
+            let Live { state, permit, upstream_started, request_id } = live;
+            state.metrics.in_flight_streams.inc();
+            let _in_flight = InFlight(Arc::clone(&state));
+            let mut text = String::new();
+            let role = Delta { role: Some("assistant".into()), content: Some(String::new()) };
+            let mut frames = frame(&self.chunk(role, None, usage_field()));
+            text.push_str(&first);
+            frames.extend_from_slice(&frame(&self.chunk(content(first), None, usage_field())));
+            yield Ok(Bytes::from(frames));
+            let mut failure = None;
+            while let Some(item) = rest.next().await {
+                match item {
+                    Ok(delta) => {
+                        text.push_str(&delta);
+                        yield Ok(Bytes::from(frame(&self.chunk(content(delta), None, usage_field()))));
+                    }
+                    Err(err) => {
+                        failure = Some(err);
+                        break;
+                    }
+                }
+            }
+            Metrics::observe(&state.metrics.upstream_total, upstream_started.elapsed());
+            let mut tail = Vec::new();
+            match failure {
+                None => {
+                    tail.extend_from_slice(&frame(&self.chunk(Delta::default(), Some("stop"), usage_field())));
+                    if include_usage {
+                        let mut last = self.chunk(Delta::default(), None, UsageField::Counts(tokens::usage(self.prompt_tokens, &text)));
+                        last.choices.clear();
+                        tail.extend_from_slice(&frame(&last));
+                    }
+                }
+                Some(err) => {
+                    let api = ApiError::from_provider(&err);
+                    tracing::warn!(request_id = %request_id.0, cause = %api.message, "the answer failed after output began");
+                    tail.extend_from_slice(&frame(&api.body()));
+                }
+            }
+            tail.extend_from_slice(b"data: [DONE]\n\n");
+            drop(permit);
+            yield Ok(Bytes::from(tail));
+        }
+    }
+}
+
+fn content(text: String) -> Delta {
+    Delta {
+        role: None,
+        content: Some(text),
+    }
+}
+
+/// One server-sent event: `data: JSON\n\n`.
+fn frame<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = b"data: ".to_vec();
+    if serde_json::to_writer(&mut out, value).is_err() {
+        out.extend_from_slice(b"{}");
+    }
+    out.extend_from_slice(b"\n\n");
+    out
+}

@@ -1,0 +1,141 @@
+//! # fakegpt-gateway
+//!
+//! An OpenAI-compatible HTTP API over any [`fakegpt::Provider`], so every
+//! OpenAI client can use it. It owns request validation, OpenAI-shaped
+//! answers, chunks and errors, API keys, limits, health, metrics and
+//! graceful shutdown; it never sees the upstream's wire format.
+//!
+//! - [`chat`]: `POST /v1/chat/completions`, whole or streamed;
+//! - [`validate`]: request bodies → chats, or errors naming the field;
+//! - [`models`]: `GET /v1/models[/{id}]` and model aliases;
+//! - [`openai`]: the wire types; [`error`]: OpenAI's error shape;
+//! - [`auth`], [`health`], [`metrics`], [`observe`]: keys, probes,
+//!   Prometheus, request ids and access logs;
+//! - [`tokens`]: `usage` with the real `cl100k_base` encoding.
+//!
+//! [`router`] builds the routes (tests call it without a socket);
+//! [`serve`] runs them on a listener until a shutdown future completes.
+
+pub mod auth;
+pub mod chat;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod metrics;
+pub mod models;
+pub mod observe;
+pub mod openai;
+pub mod state;
+pub mod tokens;
+pub mod validate;
+
+use std::future::{Future, IntoFuture};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use config::GatewayConfig;
+pub use error::ApiError;
+pub use state::AppState;
+
+/// The gateway's routes over `state`.
+pub fn router(state: Arc<AppState>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/chat/completions", post(chat::completions))
+        .route("/v1/models", get(models::list))
+        .route("/v1/models/{id}", get(models::retrieve))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::require_key,
+        ));
+    let mut router = Router::new()
+        .merge(v1)
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route("/metrics", get(metrics::render))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    if let Some(cors) = cors(&state.config.cors_origins) {
+        router = router.layer(cors);
+    }
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            observe::observe,
+        ))
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> Response {
+    ApiError::route_not_found(request.method().as_str(), request.uri().path()).into_response()
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    ApiError::method_not_allowed(request.method().as_str(), request.uri().path()).into_response()
+}
+
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers(Any)
+            .expose_headers([axum::http::HeaderName::from_static("x-request-id")]),
+    )
+}
+
+/// Serves the gateway on `listener` until `shutdown` completes; then
+/// readiness fails, new connections are refused, and requests in flight
+/// may finish within the configured grace period before the rest are cut.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    tokio::task::spawn_blocking(tokens::warm_up);
+    let grace = state.config.shutdown_grace;
+    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+    let signalled = Arc::clone(&state);
+    let signal = async move {
+        shutdown.await;
+        signalled.accepting.store(false, Ordering::SeqCst);
+        tracing::info!(
+            ?grace,
+            "shutting down: not ready, no new connections, finishing requests in flight"
+        );
+        let _ = stopping.send(true);
+    };
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(signal);
+    let deadline = async move {
+        if stopped.wait_for(|s| *s).await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server.into_future() => result,
+        () = deadline => {
+            tracing::warn!("the grace period is over; closing the requests still in flight");
+            Ok(())
+        }
+    }
+}
