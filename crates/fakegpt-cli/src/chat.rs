@@ -7,7 +7,7 @@ use fakegpt::{ChatRequest, FakeGpt, Message, RequestOptions};
 use futures_util::StreamExt;
 use tokio::io::AsyncBufReadExt;
 
-use crate::cli::{ChatArgs, EmulationArgs};
+use crate::cli::ChatArgs;
 use crate::report::Failure;
 
 /// Where answers go, and whether the reader went away.
@@ -33,43 +33,16 @@ pub async fn run(args: ChatArgs) -> Result<(), Failure> {
         .timeouts
         .to_timeouts()
         .map_err(|e| Failure::new(e, "see fakegpt chat --help"))?;
-    let (emulator, base_url) = if args.upstream.local {
-        let emulator = fakegpt_upstream::Emulator::start(EmulationArgs::default().to_config())
-            .await
-            .map_err(|e| {
-                Failure::new(
-                    format!("could not start the local emulator: {e}"),
-                    "is loopback networking available?",
-                )
-            })?;
-        let url = emulator.url();
-        (Some(emulator), url)
-    } else {
-        (None, args.upstream.base_url.clone())
-    };
-    let mut builder = FakeGpt::builder().base_url(base_url);
-    if let Some(path) = &args.ca_cert {
-        let pem = std::fs::read(path).map_err(|e| {
-            Failure::new(
-                format!("could not read --ca-cert {}: {e}", path.display()),
-                "pass a readable PEM file",
-            )
-        })?;
-        builder = builder.add_root_certificate_pem(pem);
-    }
-    let provider = builder
-        .build()
-        .map_err(|e| Failure::from_error(&e, false))?;
+    let upstream = crate::provider::connect(&args.upstream).await?;
     let session = Session {
-        default_upstream: emulator.is_none()
-            && provider.base_url() == fakegpt::fakegpt::DEFAULT_BASE_URL,
-        provider,
+        default_upstream: upstream.is_default,
+        provider: upstream.provider,
         model: args.model,
         options: RequestOptions {
-            proxy: args.proxy,
+            proxy: args.upstream.proxy.clone(),
             timeouts,
         },
-        _emulator: emulator,
+        _emulator: upstream.emulator,
     };
     let mut history: Vec<Message> = args.system.into_iter().map(Message::system).collect();
     let prompt = match args.prompt {

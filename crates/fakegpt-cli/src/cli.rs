@@ -20,6 +20,9 @@ pub enum Command {
     /// Ask a question (PROMPT, or stdin) and stream the answer to stdout;
     /// with no prompt on a terminal, chat interactively.
     Chat(ChatArgs),
+    /// Serve an OpenAI-compatible API (/v1/chat/completions, /v1/models)
+    /// over the provider.
+    Serve(ServeArgs),
     /// Run the emulator of the chat-shared service on 127.0.0.1.
     Upstream(UpstreamArgs),
 }
@@ -35,6 +38,16 @@ pub struct UpstreamChoice {
     /// instead of --base-url (works offline).
     #[arg(long)]
     pub local: bool,
+
+    /// A proxy for the upstream: http://, https://, socks5:// or socks5h://
+    /// URL, with optional user:password@.
+    #[arg(long, env = "FAKEGPT_PROXY", value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// A PEM file of CA certificates to trust besides the usual web roots
+    /// (for an upstream or proxy with a private certificate).
+    #[arg(long, env = "FAKEGPT_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 /// Time limits, in seconds.
@@ -92,15 +105,6 @@ pub struct ChatArgs {
     #[command(flatten)]
     pub upstream: UpstreamChoice,
 
-    /// A proxy: http://, https://, socks5:// or socks5h:// URL.
-    #[arg(long, env = "FAKEGPT_PROXY", value_name = "URL")]
-    pub proxy: Option<String>,
-
-    /// A PEM file of CA certificates to trust besides the usual web roots
-    /// (for an upstream or proxy with a private certificate).
-    #[arg(long, env = "FAKEGPT_CA_CERT", value_name = "FILE")]
-    pub ca_cert: Option<std::path::PathBuf>,
-
     /// The model to ask for.
     #[arg(long, short, env = "FAKEGPT_MODEL", default_value = "gpt-3.5-turbo")]
     pub model: String,
@@ -111,6 +115,55 @@ pub struct ChatArgs {
 
     #[command(flatten)]
     pub timeouts: TimeoutArgs,
+}
+
+/// `fakegpt serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub upstream: UpstreamChoice,
+
+    /// The address to listen on.
+    #[arg(long, env = "FAKEGPT_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// The port to listen on (0: any free port).
+    #[arg(long, short, env = "FAKEGPT_PORT", default_value_t = 1337)]
+    pub port: u16,
+
+    /// An API key clients must send as `Authorization: Bearer KEY`; repeat
+    /// for several (the environment variable takes them comma-separated).
+    #[arg(long = "api-key", env = "FAKEGPT_API_KEYS", value_name = "KEY", value_delimiter = ',', hide_env_values = true)]
+    pub api_keys: Vec<String>,
+
+    /// Serve without API keys on a non-loopback address.
+    #[arg(long, env = "FAKEGPT_ALLOW_UNAUTHENTICATED")]
+    pub allow_unauthenticated: bool,
+
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
+
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "FAKEGPT_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// The most chat requests in flight; more get 429.
+    #[arg(long, env = "FAKEGPT_MAX_CONCURRENCY", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrency: u32,
+
+    /// An origin browsers may call the API from (`*` for any); repeat for
+    /// several. CORS is off without one.
+    #[arg(long = "cors-origin", env = "FAKEGPT_CORS_ORIGINS", value_name = "ORIGIN", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// Seconds requests in flight may run on after SIGINT/SIGTERM.
+    #[arg(long, env = "FAKEGPT_SHUTDOWN_GRACE", value_name = "SECS", default_value_t = 30.0)]
+    pub shutdown_grace: f64,
+
+    /// Serve an extra model id, as ALIAS=MODEL (MODEL one the provider
+    /// serves, e.g. gpt-4o-mini=gpt-3.5-turbo); repeat for several.
+    #[arg(long = "model-alias", env = "FAKEGPT_MODEL_ALIASES", value_name = "ALIAS=MODEL", value_delimiter = ',')]
+    pub model_aliases: Vec<String>,
 }
 
 /// `fakegpt upstream`.

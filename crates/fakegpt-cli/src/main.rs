@@ -1,12 +1,16 @@
 //! # fakegpt (the command)
 //!
-//! Thin wiring over the libraries: [`cli`] declares the arguments, [`chat`]
-//! streams answers to the terminal, [`upstream`] runs the emulator, and
-//! [`report`] turns failures into one line with a hint.
+//! Thin wiring over the libraries: [`cli`] declares the arguments,
+//! [`provider`] builds the provider they describe, [`chat`] streams answers
+//! to the terminal, [`serve`] runs the OpenAI-compatible gateway,
+//! [`upstream`] runs the emulator, and [`report`] turns failures into one
+//! line with a hint.
 
 mod chat;
 mod cli;
+mod provider;
 mod report;
+mod serve;
 mod upstream;
 
 use std::process::ExitCode;
@@ -18,7 +22,7 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(err) => return report::usage(err),
     };
-    init_logging();
+    init_logging(matches!(args.command, cli::Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async move {
         match args.command {
             cli::Command::Chat(chat) => chat::run(chat).await,
+            cli::Command::Serve(serve) => serve::run(serve).await,
             cli::Command::Upstream(upstream) => upstream::run(upstream).await,
         }
     });
@@ -43,12 +48,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// Logs go to stderr; `FAKEGPT_LOG` sets the filter (`info` for a server,
+/// `warn` otherwise).
+fn init_logging(server: bool) {
+    let default = if server { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FAKEGPT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

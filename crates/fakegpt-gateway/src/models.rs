@@ -51,8 +51,10 @@ impl Models {
 
     /// Serves `alias` with the provider's `model`.
     pub fn add_alias(&mut self, alias: &str, model: &str) {
-        self.entries.retain(|(id, _)| id != alias);
-        self.entries.push((alias.to_owned(), model.to_owned()));
+        match self.entries.iter_mut().find(|(id, _)| id == alias) {
+            Some(entry) => entry.1 = model.to_owned(),
+            None => self.entries.push((alias.to_owned(), model.to_owned())),
+        }
     }
 
     /// The provider's model for an id clients asked for.

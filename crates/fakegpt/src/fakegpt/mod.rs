@@ -30,6 +30,12 @@ pub const DEFAULT_BASE_URL: &str = "https://chat-shared2.zhile.io";
 /// The models FakeGpt serves; the first is the default.
 pub const MODELS: &[&str] = &["gpt-3.5-turbo"];
 
+/// Checks a proxy URL the way requests will use it, for callers that want
+/// to report a bad one before sending anything.
+pub fn check_proxy(url: &str) -> Result<(), Error> {
+    http::parse_proxy(url).map(|_| ())
+}
+
 /// The FakeGpt provider. Cloning is cheap and shares the session: every
 /// clone uses the same access token and cookie jar.
 #[derive(Clone, Debug)]
