@@ -133,7 +133,13 @@ pub struct ServeArgs {
 
     /// An API key clients must send as `Authorization: Bearer KEY`; repeat
     /// for several (the environment variable takes them comma-separated).
-    #[arg(long = "api-key", env = "FAKEGPT_API_KEYS", value_name = "KEY", value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long = "api-key",
+        env = "FAKEGPT_API_KEYS",
+        value_name = "KEY",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     pub api_keys: Vec<String>,
 
     /// Serve without API keys on a non-loopback address.
@@ -153,16 +159,31 @@ pub struct ServeArgs {
 
     /// An origin browsers may call the API from (`*` for any); repeat for
     /// several. CORS is off without one.
-    #[arg(long = "cors-origin", env = "FAKEGPT_CORS_ORIGINS", value_name = "ORIGIN", value_delimiter = ',')]
+    #[arg(
+        long = "cors-origin",
+        env = "FAKEGPT_CORS_ORIGINS",
+        value_name = "ORIGIN",
+        value_delimiter = ','
+    )]
     pub cors_origins: Vec<String>,
 
     /// Seconds requests in flight may run on after SIGINT/SIGTERM.
-    #[arg(long, env = "FAKEGPT_SHUTDOWN_GRACE", value_name = "SECS", default_value_t = 30.0)]
+    #[arg(
+        long,
+        env = "FAKEGPT_SHUTDOWN_GRACE",
+        value_name = "SECS",
+        default_value_t = 30.0
+    )]
     pub shutdown_grace: f64,
 
     /// Serve an extra model id, as ALIAS=MODEL (MODEL one the provider
     /// serves, e.g. gpt-4o-mini=gpt-3.5-turbo); repeat for several.
-    #[arg(long = "model-alias", env = "FAKEGPT_MODEL_ALIASES", value_name = "ALIAS=MODEL", value_delimiter = ',')]
+    #[arg(
+        long = "model-alias",
+        env = "FAKEGPT_MODEL_ALIASES",
+        value_name = "ALIAS=MODEL",
+        value_delimiter = ','
+    )]
     pub model_aliases: Vec<String>,
 }
 

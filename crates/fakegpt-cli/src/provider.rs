@@ -31,7 +31,9 @@ pub async fn connect(choice: &UpstreamChoice) -> Result<Upstream, Failure> {
     } else {
         None
     };
-    let base_url = emulator.as_ref().map_or_else(|| choice.base_url.clone(), |e| e.url());
+    let base_url = emulator
+        .as_ref()
+        .map_or_else(|| choice.base_url.clone(), |e| e.url());
     let mut builder = FakeGpt::builder().base_url(base_url);
     if let Some(path) = &choice.ca_cert {
         let pem = std::fs::read(path).map_err(|e| {
@@ -42,7 +44,9 @@ pub async fn connect(choice: &UpstreamChoice) -> Result<Upstream, Failure> {
         })?;
         builder = builder.add_root_certificate_pem(pem);
     }
-    let provider = builder.build().map_err(|e| Failure::from_error(&e, false))?;
+    let provider = builder
+        .build()
+        .map_err(|e| Failure::from_error(&e, false))?;
     if let Some(proxy) = &choice.proxy {
         // Checked now, so a bad proxy is reported before anything runs.
         fakegpt::fakegpt::check_proxy(proxy).map_err(|e| Failure::from_error(&e, false))?;

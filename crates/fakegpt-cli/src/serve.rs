@@ -25,9 +25,12 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
                 "pick another --port (0 for any free one) or --host",
             )
         })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Failure::new(format!("could not read the listening address: {e}"), "try again"))?;
+    let addr = listener.local_addr().map_err(|e| {
+        Failure::new(
+            format!("could not read the listening address: {e}"),
+            "try again",
+        )
+    })?;
     let url = format!("http://{addr}");
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{url}").and_then(|()| stdout.flush());
@@ -95,8 +98,8 @@ fn settings(args: &ServeArgs) -> Result<GatewayConfig, Failure> {
 /// Refuses to expose an unauthenticated API beyond this machine unless told to.
 fn check_exposure(args: &ServeArgs) -> Result<(), Failure> {
     let has_keys = args.api_keys.iter().any(|k| !k.trim().is_empty());
-    let loopback = args.host == "localhost"
-        || args.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback =
+        args.host == "localhost" || args.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if has_keys || loopback || args.allow_unauthenticated {
         return Ok(());
     }

@@ -13,6 +13,38 @@ use fakegpt_upstream::{Config, Emulator, Fault};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fakegpt");
 
+/// Runs a command to its end, killing it after 60 s so that a hang fails
+/// the test instead of stalling the suite.
+trait Bounded {
+    fn bounded(&mut self) -> Output;
+}
+
+impl Bounded for Command {
+    fn bounded(&mut self) -> Output {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let child = self
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id().to_string();
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let watching = std::sync::Arc::clone(&done);
+        std::thread::spawn(move || {
+            for _ in 0..600 {
+                if watching.load(Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+        });
+        let output = child.wait_with_output().unwrap();
+        done.store(true, Ordering::SeqCst);
+        output
+    }
+}
+
 /// A command with no inherited `FAKEGPT_*` settings.
 fn fakegpt() -> Command {
     let mut command = Command::new(BIN);
@@ -61,8 +93,7 @@ fn upstream(config: Config) -> Upstream {
 fn local_mode_streams_the_answer_to_stdout_only() {
     let output = fakegpt()
         .args(["chat", "--local", "Tell me a joke"])
-        .output()
-        .unwrap();
+        .bounded();
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(text(&output.stderr), "");
     let expected = fakegpt_upstream::reply_for("Tell me a joke", 0);
@@ -102,8 +133,7 @@ fn failures_are_one_line_with_a_hint() {
     drop(closed);
     let unreachable = fakegpt()
         .args(["chat", "--base-url", &dead, "hi"])
-        .output()
-        .unwrap();
+        .bounded();
     let stderr = one_line_failure(&unreachable);
     assert!(
         stderr.contains("could not reach the upstream") && stderr.contains("--base-url"),
@@ -113,27 +143,24 @@ fn failures_are_one_line_with_a_hint() {
 
     let proxy = fakegpt()
         .args(["chat", "--local", "--proxy", "ftp://user:pw@x", "hi"])
-        .output()
-        .unwrap();
+        .bounded();
     let stderr = one_line_failure(&proxy);
     assert!(
         stderr.contains("invalid proxy URL") && !stderr.contains("pw@"),
         "{stderr}"
     );
 
-    let empty = fakegpt().args(["chat", "--local", "  "]).output().unwrap();
+    let empty = fakegpt().args(["chat", "--local", "  "]).bounded();
     assert!(one_line_failure(&empty).contains("the prompt is empty"));
 
     let model = fakegpt()
         .args(["chat", "--local", "--model", "gpt-9", "hi"])
-        .output()
-        .unwrap();
+        .bounded();
     assert!(one_line_failure(&model).contains("--model gpt-3.5-turbo"));
 
     let timeout = fakegpt()
         .args(["chat", "--local", "--idle-timeout=-3", "hi"])
-        .output()
-        .unwrap();
+        .bounded();
     assert!(one_line_failure(&timeout).contains("--idle-timeout"));
 }
 
@@ -142,9 +169,9 @@ fn usage_errors_are_one_line_with_exit_code_2() {
     for args in [
         &["chat", "--bogus"][..],
         &["chat", "--local", "--timeout", "soon", "hi"],
-        &["serve"],
+        &["serve", "--port", "not-a-port"],
     ] {
-        let output = fakegpt().args(args).output().unwrap();
+        let output = fakegpt().args(args).bounded();
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         let stderr = text(&output.stderr);
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
@@ -153,10 +180,10 @@ fn usage_errors_are_one_line_with_exit_code_2() {
             "{stderr}"
         );
     }
-    let bare = fakegpt().output().unwrap();
+    let bare = fakegpt().bounded();
     assert_eq!(bare.status.code(), Some(2));
     assert!(text(&bare.stderr).contains("Usage: fakegpt"));
-    let help = fakegpt().args(["chat", "--help"]).output().unwrap();
+    let help = fakegpt().args(["chat", "--help"]).bounded();
     assert!(help.status.success());
     assert!(text(&help.stdout).contains("--local"));
 }
@@ -168,8 +195,7 @@ fn upstream_errors_name_the_step_and_status() {
         .inject(Fault::TooManyRequests { retry_after: 7 }, 1);
     let busy = fakegpt()
         .args(["chat", "--base-url", &up.emulator.url(), "hi"])
-        .output()
-        .unwrap();
+        .bounded();
     let stderr = one_line_failure(&busy);
     assert!(
         stderr.contains("conversation (POST /api/conversation): upstream answered HTTP 429"),
@@ -182,8 +208,7 @@ fn upstream_errors_name_the_step_and_status() {
     fresh.emulator.inject(Fault::EmptyLoads, 1);
     let empty = fakegpt()
         .args(["chat", "--base-url", &fresh.emulator.url(), "hi"])
-        .output()
-        .unwrap();
+        .bounded();
     assert!(one_line_failure(&empty).contains("lists no shared accounts"));
 }
 
@@ -194,8 +219,7 @@ fn a_stream_cut_short_keeps_the_text_and_fails() {
         .inject(Fault::DisconnectMidStream { after_events: 4 }, 1);
     let output = fakegpt()
         .args(["chat", "--base-url", &up.emulator.url(), "hi"])
-        .output()
-        .unwrap();
+        .bounded();
     let stderr = one_line_failure(&output);
     assert!(stderr.contains("broke off"), "{stderr}");
     let stdout = text(&output.stdout);
@@ -229,15 +253,9 @@ fn fakegpt_upstream_prints_its_url_and_serves_chat() {
     let url = line.trim().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
 
-    let failed = fakegpt()
-        .args(["chat", "--base-url", &url, "hi"])
-        .output()
-        .unwrap();
+    let failed = fakegpt().args(["chat", "--base-url", &url, "hi"]).bounded();
     assert!(one_line_failure(&failed).contains("HTTP 500"));
-    let ok = fakegpt()
-        .args(["chat", "--base-url", &url, "hi"])
-        .output()
-        .unwrap();
+    let ok = fakegpt().args(["chat", "--base-url", &url, "hi"]).bounded();
     server.kill().unwrap();
     server.wait().unwrap();
     assert!(ok.status.success(), "{}", text(&ok.stderr));
@@ -251,15 +269,11 @@ fn fakegpt_upstream_prints_its_url_and_serves_chat() {
 fn bad_fault_specs_and_busy_ports_are_refused() {
     let bad = fakegpt()
         .args(["upstream", "--port", "0", "--fault", "boom"])
-        .output()
-        .unwrap();
+        .bounded();
     assert!(one_line_failure(&bad).contains("unknown fault"));
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let busy = fakegpt()
-        .args(["upstream", "--port", &port])
-        .output()
-        .unwrap();
+    let busy = fakegpt().args(["upstream", "--port", &port]).bounded();
     assert!(one_line_failure(&busy).contains("could not listen"));
 }
 
@@ -276,16 +290,14 @@ fn a_private_ca_can_be_trusted_for_an_https_upstream() {
 
     let untrusted = fakegpt()
         .args(["chat", "--base-url", &emulator.url(), "hi"])
-        .output()
-        .unwrap();
+        .bounded();
     assert!(one_line_failure(&untrusted)
         .to_lowercase()
         .contains("certificate"));
     let trusted = fakegpt()
         .args(["chat", "--base-url", &emulator.url(), "hi", "--ca-cert"])
         .arg(&pem)
-        .output()
-        .unwrap();
+        .bounded();
     assert!(trusted.status.success(), "{}", text(&trusted.stderr));
     assert_eq!(
         text(&trusted.stdout),
@@ -295,8 +307,84 @@ fn a_private_ca_can_be_trusted_for_an_https_upstream() {
     let garbage = fakegpt()
         .args(["chat", "--base-url", &emulator.url(), "hi", "--ca-cert"])
         .arg(&pem)
-        .output()
-        .unwrap();
+        .bounded();
     assert!(one_line_failure(&garbage).contains("invalid CA certificate"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn serve_refuses_an_open_unauthenticated_bind_and_bad_aliases() {
+    let open = fakegpt()
+        .args(["serve", "--local", "--host", "0.0.0.0", "--port", "0"])
+        .bounded();
+    let stderr = one_line_failure(&open);
+    assert!(
+        stderr.contains("refusing to serve without an API key") && stderr.contains("--api-key"),
+        "{stderr}"
+    );
+    let alias = fakegpt()
+        .args([
+            "serve",
+            "--local",
+            "--port",
+            "0",
+            "--model-alias",
+            "gpt-4o=nope",
+        ])
+        .bounded();
+    assert!(one_line_failure(&alias).contains("--model-alias"));
+}
+
+#[test]
+fn serve_answers_openai_requests_and_stops_cleanly_on_sigterm() {
+    let mut server = fakegpt()
+        .args(["serve", "--local", "--port", "0", "--shutdown-grace", "5"])
+        .env("FAKEGPT_API_KEYS", "sk-test,sk-other")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (status, body) = runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .post(format!("{url}/v1/chat/completions"))
+            .bearer_auth("sk-other")
+            .json(&serde_json::json!({"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": "Hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+    });
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        fakegpt_upstream::reply_for("Hi", 0)
+    );
+
+    let pid = server.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let watchdog_pid = pid.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        let _ = Command::new("kill").args(["-9", &watchdog_pid]).status();
+    });
+    let output = server.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let log = text(&output.stderr);
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(
+        !log.contains("sk-test") && !log.contains("sk-other"),
+        "no keys in logs: {log}"
+    );
 }

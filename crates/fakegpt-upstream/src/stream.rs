@@ -124,6 +124,18 @@ pub(crate) fn body(
             pieces.push(format!(": keep-alive{eol}event: message{eol}id: 0{eol}retry: 1000{eol}{eol}"));
         }
         for n in 0..total_events {
+            match fault {
+                StreamFault::Disconnect(after) if n >= after => {
+                    // Let what was sent reach the client before the drop.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    yield Err(Disconnect);
+                    return;
+                }
+                StreamFault::Stall(after) if n >= after => {
+                    std::future::pending::<()>().await;
+                }
+                _ => {}
+            }
             let end = ends[((n + 1) * step).min(ends.len()) - 1];
             let last = n + 1 == total_events;
             let text = &reply[..end];
@@ -155,18 +167,6 @@ pub(crate) fn body(
                 } else {
                     yield Ok(Bytes::from(piece));
                 }
-            }
-            match fault {
-                StreamFault::Disconnect(after) if n + 1 >= after => {
-                    // Let what was sent reach the client before the drop.
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    yield Err(Disconnect);
-                    return;
-                }
-                StreamFault::Stall(after) if n + 1 >= after => {
-                    std::future::pending::<()>().await;
-                }
-                _ => {}
             }
         }
         yield Ok(Bytes::from(format!("data: [DONE]{eol}{eol}")));
