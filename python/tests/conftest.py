@@ -16,6 +16,43 @@ def fakegpt_bin() -> str:
     return path
 
 
+class Server:
+    """A `fakegpt` server process on a free loopback port (it prints its URL
+    first), killed at the end."""
+
+    def __init__(self, *args: str, env_extra=None):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FAKEGPT_")}
+        env.update(env_extra or {})
+        self.process = subprocess.Popen(
+            [fakegpt_bin(), *args, "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        line = self.process.stdout.readline().strip()
+        assert line.startswith("http://127.0.0.1:"), line
+        self.url = line
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def server_factory():
+    started = []
+
+    def start(*args: str, env_extra=None) -> Server:
+        server = Server(*args, env_extra=env_extra)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
 class Upstream:
     """`fakegpt upstream` on a free loopback port, stopped at the end."""
 

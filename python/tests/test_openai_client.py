@@ -1,0 +1,157 @@
+"""The official `openai` Python SDK against `fakegpt serve`.
+
+Every request goes through the SDK as an application would send it, to a
+gateway in front of the emulator; answers are compared with what
+`fakegpt chat` gets from an emulator of the same configuration.
+"""
+
+import openai
+import pytest
+from openai import OpenAI
+
+from conftest import fakegpt_chat
+
+KEY = "sk-fakegpt-test"
+
+
+def client_for(url: str, key: str = KEY) -> OpenAI:
+    return OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=30)
+
+
+@pytest.fixture
+def gateway(server_factory, upstream_factory):
+    """`fakegpt serve` (with an API key) over `fakegpt upstream`."""
+    upstream = upstream_factory("--delay-ms", "0")
+    server = server_factory("serve", "--base-url", upstream.url, "--api-key", KEY)
+    return server, upstream
+
+
+def expected(upstream, prompt: str) -> str:
+    """The emulator's answer to `prompt`, as fakegpt's own client gets it."""
+    result = fakegpt_chat(upstream.url, prompt)
+    assert result.returncode == 0, result.stderr
+    return result.stdout[:-1]
+
+
+def test_non_streaming_completion(gateway):
+    server, upstream = gateway
+    prompt = "Tell me a joke about «quotes» 👋"
+    completion = client_for(server.url).chat.completions.create(
+        model="gpt-3.5-turbo",
+        messages=[{"role": "user", "content": prompt}],
+        temperature=0.5,
+        max_tokens=100,
+        user="tester",
+    )
+    assert completion.object == "chat.completion"
+    assert completion.id.startswith("chatcmpl-")
+    assert completion.model == "gpt-3.5-turbo"
+    choice = completion.choices[0]
+    assert choice.finish_reason == "stop"
+    assert choice.message.role == "assistant"
+    assert choice.message.content == expected(upstream, prompt)
+    usage = completion.usage
+    assert usage.prompt_tokens > 5 and usage.completion_tokens > 10
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_streaming_completion_with_usage(gateway):
+    server, upstream = gateway
+    prompt = "Stream, please"
+    stream = client_for(server.url).chat.completions.create(
+        model="gpt-3.5-turbo",
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": prompt}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.startswith("You said: «System: Be brief.\nUser: Stream, please\nAssistant:»")
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finishes == ["stop"]
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 10
+    assert len({c.id for c in chunks}) == 1
+
+
+def test_models(gateway):
+    server, _ = gateway
+    client = client_for(server.url)
+    ids = [m.id for m in client.models.list()]
+    assert ids[0] == "gpt-3.5-turbo"
+    assert client.models.retrieve("gpt-3.5-turbo").id == "gpt-3.5-turbo"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("gpt-4")
+
+
+def test_client_errors(gateway):
+    server, _ = gateway
+    messages = [{"role": "user", "content": "x"}]
+    with pytest.raises(openai.AuthenticationError) as auth:
+        client_for(server.url, "sk-wrong").chat.completions.create(model="gpt-3.5-turbo", messages=messages)
+    assert auth.value.code == "invalid_api_key"
+    client = client_for(server.url)
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(model="gpt-4", messages=messages)
+    assert missing.value.code == "model_not_found"
+    with pytest.raises(openai.BadRequestError) as many:
+        client.chat.completions.create(model="gpt-3.5-turbo", messages=messages, n=2)
+    assert many.value.param == "n"
+    with pytest.raises(openai.BadRequestError) as tools:
+        client.chat.completions.create(
+            model="gpt-3.5-turbo",
+            messages=messages,
+            tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}],
+        )
+    assert tools.value.param == "tools"
+    with pytest.raises(openai.BadRequestError) as image:
+        client.chat.completions.create(
+            model="gpt-3.5-turbo",
+            messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}],
+        )
+    assert image.value.param == "messages[0].content[0].type"
+
+
+def test_body_limit(server_factory):
+    server = server_factory("serve", "--local", "--max-body-bytes", "2000")
+    with pytest.raises(openai.APIStatusError) as large:
+        client_for(server.url).chat.completions.create(
+            model="gpt-3.5-turbo", messages=[{"role": "user", "content": "x" * 3000}]
+        )
+    assert large.value.status_code == 413
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_upstream_failure_is_a_502_before_any_output(server_factory, upstream_factory, stream):
+    upstream = upstream_factory("--fault", "500@always")
+    server = server_factory("serve", "--base-url", upstream.url)
+    with pytest.raises(openai.InternalServerError) as failure:
+        client_for(server.url).chat.completions.create(
+            model="gpt-3.5-turbo", messages=[{"role": "user", "content": "x"}], stream=stream
+        )
+    assert failure.value.status_code == 502
+    assert "upstream answered HTTP 500" in failure.value.message
+
+
+def test_stalled_upstream_is_a_504(server_factory, upstream_factory):
+    upstream = upstream_factory("--fault", "stall:0@always")
+    server = server_factory("serve", "--base-url", upstream.url, "--idle-timeout", "0.5")
+    with pytest.raises(openai.InternalServerError) as failure:
+        client_for(server.url).chat.completions.create(
+            model="gpt-3.5-turbo", messages=[{"role": "user", "content": "x"}]
+        )
+    assert failure.value.status_code == 504
+
+
+def test_a_failure_mid_stream_reaches_the_client_after_the_text(server_factory, upstream_factory):
+    upstream = upstream_factory("--delay-ms", "0", "--fault", "disconnect:4")
+    server = server_factory("serve", "--base-url", upstream.url)
+    stream = client_for(server.url).chat.completions.create(
+        model="gpt-3.5-turbo", messages=[{"role": "user", "content": "x"}], stream=True
+    )
+    received = []
+    with pytest.raises(openai.APIError) as failure:
+        for chunk in stream:
+            received.append(chunk.choices[0].delta.content or "")
+    assert "".join(received).startswith("You said")
+    assert "broke off" in str(failure.value)
