@@ -66,15 +66,23 @@ async fn run(
     Metrics::observe(&state.metrics.overhead, started.elapsed());
 
     let upstream_started = Instant::now();
-    let mut stream = state
-        .provider
-        .chat(request)
-        .await
-        .map_err(|e| ApiError::from_provider(&e))?;
-    let first = match stream.next().await {
-        Some(Ok(text)) => text,
-        Some(Err(err)) => return Err(ApiError::from_provider(&err)),
-        None => return Err(ApiError::from_provider(&fakegpt::Error::NoValidResponse)),
+    let cut = crate::state::cut(state.cut.subscribe());
+    tokio::pin!(cut);
+    let start = async {
+        let mut stream = state
+            .provider
+            .chat(request)
+            .await
+            .map_err(|e| ApiError::from_provider(&e))?;
+        match stream.next().await {
+            Some(Ok(text)) => Ok((stream, text)),
+            Some(Err(err)) => Err(ApiError::from_provider(&err)),
+            None => Err(ApiError::from_provider(&fakegpt::Error::NoValidResponse)),
+        }
+    };
+    let (mut stream, first) = tokio::select! {
+        started = start => started?,
+        () = &mut cut => return Err(shut_down()),
     };
     Metrics::observe(
         &state.metrics.upstream_first_byte,
@@ -91,8 +99,15 @@ async fn run(
     };
     if !chat.stream {
         let mut text = first;
-        while let Some(item) = stream.next().await {
-            text.push_str(&item.map_err(|e| ApiError::from_provider(&e))?);
+        loop {
+            let item = tokio::select! {
+                item = stream.next() => item,
+                () = &mut cut => return Err(shut_down()),
+            };
+            match item {
+                Some(item) => text.push_str(&item.map_err(|e| ApiError::from_provider(&e))?),
+                None => break,
+            }
         }
         Metrics::observe(&state.metrics.upstream_total, upstream_started.elapsed());
         drop(permit);
@@ -114,6 +129,12 @@ async fn run(
         body,
     )
         .into_response())
+}
+
+fn shut_down() -> ApiError {
+    ApiError::unavailable(
+        "The gateway shut down before the answer was complete; retry on another instance.",
+    )
 }
 
 /// Reads the body, refusing (413) one over `limit` bytes without reading
@@ -218,16 +239,26 @@ impl Answer {
             frames.extend_from_slice(&frame(&self.chunk(content(first), None, usage_field())));
             yield Ok(Bytes::from(frames));
             let mut failure = None;
-            while let Some(item) = rest.next().await {
+            let cut = crate::state::cut(state.cut.subscribe());
+            tokio::pin!(cut);
+            loop {
+                let item = tokio::select! {
+                    item = rest.next() => item,
+                    () = &mut cut => {
+                        failure = Some(shut_down());
+                        break;
+                    }
+                };
                 match item {
-                    Ok(delta) => {
+                    Some(Ok(delta)) => {
                         text.push_str(&delta);
                         yield Ok(Bytes::from(frame(&self.chunk(content(delta), None, usage_field()))));
                     }
-                    Err(err) => {
-                        failure = Some(err);
+                    Some(Err(err)) => {
+                        failure = Some(ApiError::from_provider(&err));
                         break;
                     }
+                    None => break,
                 }
             }
             Metrics::observe(&state.metrics.upstream_total, upstream_started.elapsed());
@@ -241,8 +272,7 @@ impl Answer {
                         tail.extend_from_slice(&frame(&last));
                     }
                 }
-                Some(err) => {
-                    let api = ApiError::from_provider(&err);
+                Some(api) => {
                     tracing::warn!(request_id = %request_id.0, cause = %api.message, "the answer failed after output began");
                     tail.extend_from_slice(&frame(&api.body()));
                 }

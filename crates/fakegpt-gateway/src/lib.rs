@@ -123,7 +123,10 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(signal);
+    let server = axum::serve(listener, router(Arc::clone(&state)))
+        .with_graceful_shutdown(signal)
+        .into_future();
+    tokio::pin!(server);
     let deadline = async move {
         if stopped.wait_for(|s| *s).await.is_ok() {
             tokio::time::sleep(grace).await;
@@ -132,9 +135,15 @@ pub async fn serve(
         }
     };
     tokio::select! {
-        result = server.into_future() => result,
-        () = deadline => {
-            tracing::warn!("the grace period is over; closing the requests still in flight");
+        result = &mut server => return result,
+        () = deadline => {}
+    }
+    tracing::warn!("the grace period is over; ending the requests still in flight");
+    state.cut.send_replace(true);
+    match tokio::time::timeout(std::time::Duration::from_secs(5), server).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!("connections still open 5 s after the grace period; leaving them");
             Ok(())
         }
     }

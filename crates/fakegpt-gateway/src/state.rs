@@ -21,6 +21,9 @@ pub struct AppState {
     pub permits: Arc<tokio::sync::Semaphore>,
     /// False once shutdown has begun.
     pub accepting: AtomicBool,
+    /// Set when the shutdown grace period is over: requests still running
+    /// end at once (streams with an error event, others with a 503).
+    pub cut: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -32,6 +35,14 @@ impl AppState {
             config,
             metrics: Metrics::new(),
             accepting: AtomicBool::new(true),
+            cut: tokio::sync::watch::Sender::new(false),
         })
+    }
+}
+
+/// Completes once the grace period is over (see [`AppState::cut`]).
+pub async fn cut(mut signal: tokio::sync::watch::Receiver<bool>) {
+    if signal.wait_for(|cut| *cut).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }

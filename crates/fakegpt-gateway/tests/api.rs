@@ -593,3 +593,43 @@ async fn shutdown_finishes_streams_in_flight_and_refuses_new_connections() {
         .unwrap();
     assert!(served.is_ok());
 }
+
+#[tokio::test]
+async fn shutdown_cuts_streams_still_running_after_the_grace_period() {
+    let upstream = Config {
+        event_delay: Duration::from_millis(50),
+        reply_chars: 2_000,
+        ..Config::default()
+    };
+    let config = GatewayConfig {
+        shutdown_grace: Duration::from_millis(300),
+        ..GatewayConfig::default()
+    };
+    let mut gw = Gateway::start(upstream, config).await;
+    let response = gw.post(streaming("too long")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    gw.stop.take().unwrap().send(()).unwrap();
+    let served = tokio::time::timeout(Duration::from_secs(10), gw.task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        served.is_ok(),
+        "serve returns once the grace period is over"
+    );
+    let events = events(&response.text().await.unwrap());
+    assert_eq!(events.last().unwrap(), "[DONE]");
+    let error: Value = serde_json::from_str(&events[events.len() - 2]).unwrap();
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shut down"),
+        "{error}"
+    );
+    assert!(
+        events.len() < 100,
+        "cut short, not finished: {} events",
+        events.len()
+    );
+}
