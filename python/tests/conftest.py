@@ -53,27 +53,13 @@ def server_factory():
         server.stop()
 
 
-class Upstream:
-    """`fakegpt upstream` on a free loopback port, stopped at the end."""
+class Upstream(Server):
+    """`fakegpt upstream` on a free loopback port."""
 
     def __init__(self, *args: str):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FAKEGPT_")}
-        self.process = subprocess.Popen(
-            [fakegpt_bin(), "upstream", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=env,
-        )
-        line = self.process.stdout.readline().strip()
-        assert line.startswith("http://127.0.0.1:"), line
-        self.url = line
+        super().__init__("upstream", *args)
         # aiohttp's default cookie jar ignores cookies from IP hosts.
-        self.localhost_url = line.replace("127.0.0.1", "localhost")
-
-    def stop(self):
-        self.process.kill()
-        self.process.wait(timeout=10)
+        self.localhost_url = self.url.replace("127.0.0.1", "localhost")
 
 
 @pytest.fixture

@@ -64,19 +64,7 @@ impl Emulator {
         config: Config,
     ) -> std::io::Result<Emulator> {
         let addr = listener.local_addr()?;
-        let state = State::new(config);
-        let router = routes::router(Arc::clone(&state));
-        let task = tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, router).await {
-                tracing::error!(%err, "the emulator stopped");
-            }
-        });
-        Ok(Emulator {
-            addr,
-            state,
-            task,
-            cert_pem: None,
-        })
+        Ok(Self::spawn(listener, addr, config, None))
     }
 
     /// Starts an emulator serving HTTPS on `127.0.0.1` on a free port, with
@@ -87,6 +75,14 @@ impl Emulator {
         let addr = tcp.local_addr()?;
         let identity = tls::Identity::self_signed()?;
         let listener = tls::TlsListener::new(tcp, &identity);
+        Ok(Self::spawn(listener, addr, config, Some(identity.cert_pem)))
+    }
+
+    fn spawn<L>(listener: L, addr: SocketAddr, config: Config, cert_pem: Option<String>) -> Emulator
+    where
+        L: axum::serve::Listener,
+        L::Addr: std::fmt::Debug,
+    {
         let state = State::new(config);
         let router = routes::router(Arc::clone(&state));
         let task = tokio::spawn(async move {
@@ -94,12 +90,12 @@ impl Emulator {
                 tracing::error!(%err, "the emulator stopped");
             }
         });
-        Ok(Emulator {
+        Emulator {
             addr,
             state,
             task,
-            cert_pem: Some(identity.cert_pem),
-        })
+            cert_pem,
+        }
     }
 
     /// The certificate clients must trust, when it serves HTTPS.
