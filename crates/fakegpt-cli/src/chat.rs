@@ -29,19 +29,16 @@ struct Session {
 
 /// Runs `fakegpt chat`.
 pub async fn run(args: ChatArgs) -> Result<(), Failure> {
-    let timeouts = args
+    let options = args
         .timeouts
-        .to_timeouts()
+        .to_options(args.upstream.proxy.clone())
         .map_err(|e| Failure::new(e, "see fakegpt chat --help"))?;
     let upstream = crate::provider::connect(&args.upstream).await?;
     let session = Session {
         default_upstream: upstream.is_default,
         provider: upstream.provider,
         model: args.model,
-        options: RequestOptions {
-            proxy: args.upstream.proxy.clone(),
-            timeouts,
-        },
+        options,
         _emulator: upstream.emulator,
     };
     let mut history: Vec<Message> = args.system.into_iter().map(Message::system).collect();

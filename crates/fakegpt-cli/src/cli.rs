@@ -50,7 +50,7 @@ pub struct UpstreamChoice {
     pub ca_cert: Option<std::path::PathBuf>,
 }
 
-/// Time limits, in seconds.
+/// Time limits and retries for upstream requests.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct TimeoutArgs {
     /// Seconds allowed to connect to the upstream or proxy (0: no limit).
@@ -61,6 +61,14 @@ pub struct TimeoutArgs {
         default_value_t = 10.0
     )]
     pub connect_timeout: f64,
+    /// Seconds allowed for the first answer text, per attempt (0: no limit).
+    #[arg(
+        long,
+        env = "FAKEGPT_FIRST_BYTE_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = 60.0
+    )]
+    pub first_byte_timeout: f64,
     /// Seconds allowed without any bytes from the upstream (0: no limit).
     #[arg(
         long,
@@ -69,7 +77,7 @@ pub struct TimeoutArgs {
         default_value_t = 60.0
     )]
     pub idle_timeout: f64,
-    /// Seconds allowed for the whole answer (0: no limit).
+    /// Seconds allowed for the whole answer, retries included (0: no limit).
     #[arg(
         long,
         env = "FAKEGPT_TIMEOUT",
@@ -77,6 +85,10 @@ pub struct TimeoutArgs {
         default_value_t = 0.0
     )]
     pub timeout: f64,
+    /// Attempts in all for failures before any answer text (connection
+    /// errors, 429, 5xx), with jittered exponential backoff; 1: no retry.
+    #[arg(long, env = "FAKEGPT_MAX_ATTEMPTS", value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
 }
 
 impl TimeoutArgs {
@@ -90,8 +102,21 @@ impl TimeoutArgs {
         };
         Ok(fakegpt::Timeouts {
             connect: seconds(self.connect_timeout, "--connect-timeout")?,
+            first_byte: seconds(self.first_byte_timeout, "--first-byte-timeout")?,
             idle: seconds(self.idle_timeout, "--idle-timeout")?,
             total: seconds(self.timeout, "--timeout")?,
+        })
+    }
+
+    /// The request options these flags and `proxy` describe.
+    pub fn to_options(self, proxy: Option<String>) -> Result<fakegpt::RequestOptions, String> {
+        Ok(fakegpt::RequestOptions {
+            proxy,
+            timeouts: self.to_timeouts()?,
+            retry: fakegpt::RetryPolicy {
+                max_attempts: self.max_attempts,
+                ..fakegpt::RetryPolicy::default()
+            },
         })
     }
 }
@@ -277,8 +302,10 @@ mod tests {
     fn negative_timeouts_are_refused() {
         let args = TimeoutArgs {
             connect_timeout: -1.0,
+            first_byte_timeout: 1.0,
             idle_timeout: 1.0,
             timeout: 0.0,
+            max_attempts: 3,
         };
         assert!(args
             .to_timeouts()

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fakegpt::{Provider, RequestOptions};
+use fakegpt::Provider;
 use fakegpt_gateway::models::Models;
 use fakegpt_gateway::{AppState, GatewayConfig};
 
@@ -52,9 +52,9 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
 
 /// The gateway's settings from the flags.
 fn settings(args: &ServeArgs) -> Result<GatewayConfig, Failure> {
-    let timeouts = args
+    let upstream = args
         .timeouts
-        .to_timeouts()
+        .to_options(args.upstream.proxy.clone())
         .map_err(|e| Failure::new(e, "see fakegpt serve --help"))?;
     if !args.shutdown_grace.is_finite() || args.shutdown_grace < 0.0 {
         return Err(Failure::new(
@@ -86,10 +86,7 @@ fn settings(args: &ServeArgs) -> Result<GatewayConfig, Failure> {
         max_body_bytes: args.max_body_bytes,
         max_concurrency: args.max_concurrency as usize,
         cors_origins: args.cors_origins.clone(),
-        upstream: RequestOptions {
-            proxy: args.upstream.proxy.clone(),
-            timeouts,
-        },
+        upstream,
         models,
         shutdown_grace: Duration::from_secs_f64(args.shutdown_grace.min(1e6)),
     })

@@ -362,6 +362,8 @@ async fn upstream_failures_before_output_get_real_statuses() {
                 idle: Some(Duration::from_millis(300)),
                 ..Timeouts::default()
             },
+            // Retries would hide the faults; they have a test of their own.
+            retry: fakegpt::RetryPolicy::NONE,
         },
         ..GatewayConfig::default()
     };
@@ -398,6 +400,16 @@ async fn upstream_failures_before_output_get_real_statuses() {
         }
         gw.upstream.state().clear_faults();
     }
+}
+
+#[tokio::test]
+async fn transient_upstream_failures_are_retried_unseen() {
+    let gw = Gateway::plain().await;
+    gw.upstream.inject(Fault::ServerError, 1);
+    gw.upstream.inject(Fault::TooManyRequests { retry_after: 0 }, 1);
+    let completion: ChatCompletion = gw.post(chat("retry")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(completion.choices[0].message.content, gw.upstream.reply_for("retry"));
+    assert_eq!(gw.upstream.counters().faults, 2);
 }
 
 #[tokio::test]

@@ -36,14 +36,14 @@ pub fn router(state: Arc<State>) -> Router {
 }
 
 /// Remembers each request's method, target and headers (and the body of
-/// conversations, which are small), for tests to inspect.
+/// logins and conversations), for tests to inspect.
 async fn record(
     Extract(state): Extract<Arc<State>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let (bytes, body) = if parts.uri.path() == "/api/conversation" {
+    let (bytes, body) = if matches!(parts.uri.path(), "/api/conversation" | "/auth/login") {
         match axum::body::to_bytes(body, 1024 * 1024).await {
             Ok(bytes) => (bytes.clone(), Body::from(bytes)),
             Err(_) => return json_error(StatusCode::PAYLOAD_TOO_LARGE, "body over 1 MiB"),

@@ -69,7 +69,7 @@ pub struct Recorded {
     pub target: String,
     /// The headers, names lower-cased, in the order received.
     pub headers: Vec<(String, String)>,
-    /// The body (conversation requests only; empty otherwise).
+    /// The body (logins and conversations only; empty otherwise).
     pub body: Vec<u8>,
 }
 

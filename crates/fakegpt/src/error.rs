@@ -38,6 +38,8 @@ impl fmt::Display for Step {
 pub enum TimeoutKind {
     /// Connecting to the upstream (or the proxy) took too long.
     Connect,
+    /// The first answer text took too long to come.
+    FirstByte,
     /// No bytes arrived for longer than the idle timeout.
     Idle,
     /// The whole request took longer than the total timeout.
@@ -48,6 +50,7 @@ impl fmt::Display for TimeoutKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             TimeoutKind::Connect => "connect",
+            TimeoutKind::FirstByte => "first-byte",
             TimeoutKind::Idle => "idle",
             TimeoutKind::Total => "total",
         })

@@ -43,7 +43,9 @@ pub use error::{Error, Step, TimeoutKind};
 pub use fakegpt::FakeGpt;
 pub use message::{Content, ContentPart, Message, Role};
 pub use prompt::format_prompt;
-pub use provider::{ChatRequest, Provider, Registry, RequestOptions, TextStream, Timeouts};
+pub use provider::{
+    ChatRequest, Provider, Registry, RequestOptions, RetryPolicy, TextStream, Timeouts,
+};
 
 /// The README's code blocks, compiled as doc tests so they stay true.
 #[cfg(doctest)]

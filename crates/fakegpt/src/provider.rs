@@ -24,20 +24,64 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 pub struct Timeouts {
     /// Connecting to the upstream or the proxy.
     pub connect: Option<Duration>,
+    /// The longest wait for the first answer text once the conversation
+    /// request is sent (each attempt). `None`: only `idle` applies.
+    pub first_byte: Option<Duration>,
     /// The longest wait for the next bytes of an answer (and for each
     /// login step's answer).
     pub idle: Option<Duration>,
-    /// The whole request, login included, until the answer ends.
+    /// The whole request, login and retries included, until the answer ends.
     pub total: Option<Duration>,
 }
 
 impl Default for Timeouts {
-    /// 10 s to connect, 60 s without bytes, no total limit.
+    /// 10 s to connect, 60 s to the first text, 60 s without bytes, no
+    /// total limit.
     fn default() -> Self {
         Timeouts {
             connect: Some(Duration::from_secs(10)),
+            first_byte: Some(Duration::from_secs(60)),
             idle: Some(Duration::from_secs(60)),
             total: None,
+        }
+    }
+}
+
+/// How failures before the first answer text are retried: connection
+/// failures, 429 and 5xx answers (at any step), with jittered exponential
+/// backoff or the upstream's `Retry-After`. Nothing is retried once text
+/// has been yielded, so text is never duplicated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all; 1 means no retry.
+    pub max_attempts: u32,
+    /// The delay before the first retry; each next one doubles, up to
+    /// `max_delay`, and is jittered down to half of that at random.
+    pub base_delay: Duration,
+    /// The longest delay between attempts.
+    pub max_delay: Duration,
+    /// The longest `Retry-After` honoured; a longer one fails at once.
+    pub max_retry_after: Duration,
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub const NONE: RetryPolicy = RetryPolicy {
+        max_attempts: 1,
+        base_delay: Duration::ZERO,
+        max_delay: Duration::ZERO,
+        max_retry_after: Duration::ZERO,
+    };
+}
+
+impl Default for RetryPolicy {
+    /// 3 attempts, 250 ms doubling to at most 8 s, `Retry-After` up to 30 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(30),
         }
     }
 }
@@ -50,6 +94,8 @@ pub struct RequestOptions {
     pub proxy: Option<String>,
     /// Time limits.
     pub timeouts: Timeouts,
+    /// Retries before the first answer text.
+    pub retry: RetryPolicy,
 }
 
 /// One chat request.
@@ -84,6 +130,12 @@ impl ChatRequest {
         self.options.timeouts = timeouts;
         self
     }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.options.retry = retry;
+        self
+    }
 }
 
 /// A chat backend: a request in, a stream of text chunks out.
@@ -102,9 +154,10 @@ pub trait Provider: Send + Sync {
     /// The models it serves; the first is the default.
     fn models(&self) -> &[&'static str];
 
-    /// Starts a chat. The future resolves once the upstream has accepted the
-    /// request (login done, status checked), so failures before any answer
-    /// text are errors of the future; the stream then yields the answer.
+    /// Starts a chat. The future resolves with the first answer text in
+    /// hand (login done, retries spent), so every failure before any answer
+    /// text is an error of the future; the stream then yields the answer,
+    /// starting with that text.
     fn chat(&self, request: ChatRequest) -> BoxFuture<Result<TextStream, Error>>;
 
     /// Checks that the provider can serve requests now, e.g. that its

@@ -1,8 +1,12 @@
 //! Property tests of the event-stream decoder.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests: a failure must fail the test")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure must fail the test"
+)]
 
-use fakegpt::decode::{DeltaTracker, Decoder};
+use fakegpt::decode::{Decoder, DeltaTracker};
 use proptest::prelude::*;
 
 /// One `next` event carrying `text`, as the upstream sends it.

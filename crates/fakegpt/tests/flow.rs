@@ -7,8 +7,9 @@
 )]
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use fakegpt::{ChatRequest, Error, FakeGpt, Message, Step};
+use fakegpt::{ChatRequest, Error, FakeGpt, Message, RetryPolicy, Step, TimeoutKind, Timeouts};
 use fakegpt_upstream::{Config, Emulator, Fault};
 use futures_util::StreamExt;
 
@@ -152,22 +153,40 @@ async fn a_token_rejected_twice_is_an_error_not_a_loop() {
 
 #[tokio::test]
 async fn every_login_step_failure_is_named() {
-    let cases: Vec<(Fault, Step, &str)> = vec![
-        (Fault::EmptyLoads, Step::Loads, "no shared accounts"),
+    // A refused login is tried with up to three accounts, so it must fail three times.
+    let cases: Vec<(Fault, u64, Step, &str)> = vec![
+        (Fault::EmptyLoads, 1, Step::Loads, "no shared accounts"),
         (
             Fault::LoadsMissingField,
+            1,
             Step::Loads,
             "expected JSON with a \"loads\" list",
         ),
-        (Fault::LoginRejected, Step::Login, "HTTP 401"),
-        (Fault::LoginBusy { retry_after: 4 }, Step::Login, "HTTP 429"),
-        (Fault::SessionWithoutToken, Step::Session, "no accessToken"),
+        (Fault::LoginRejected, 3, Step::Login, "HTTP 401"),
+        (
+            Fault::LoginBusy { retry_after: 4 },
+            3,
+            Step::Login,
+            "HTTP 429",
+        ),
+        (
+            Fault::SessionWithoutToken,
+            1,
+            Step::Session,
+            "no accessToken",
+        ),
     ];
-    for (fault, step, needle) in cases {
+    for (fault, times, step, needle) in cases {
         let upstream = emulator(Config::default()).await;
-        upstream.inject(fault.clone(), 1);
-        let provider = FakeGpt::new(&upstream.url()).unwrap();
-        let err = collect(&provider, request("x")).await.unwrap_err();
+        upstream.inject(fault.clone(), times);
+        let provider = FakeGpt::builder()
+            .base_url(upstream.url())
+            .login_backoff(Duration::ZERO, Duration::ZERO)
+            .build()
+            .unwrap();
+        let err = collect(&provider, request("x").retry(RetryPolicy::NONE))
+            .await
+            .unwrap_err();
         assert_eq!(err.step(), Some(step), "{fault:?}: {err}");
         assert!(err.to_string().contains(needle), "{fault:?}: {err}");
         // The next request logs in anew and succeeds.
@@ -180,6 +199,7 @@ async fn every_login_step_failure_is_named() {
 async fn conversation_failures_are_clean_errors() {
     let upstream = emulator(Config::default()).await;
     let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let request = |prompt: &str| request(prompt).retry(RetryPolicy::NONE);
 
     upstream.inject(Fault::TooManyRequests { retry_after: 7 }, 1);
     let err = collect(&provider, request("x")).await.unwrap_err();
@@ -429,4 +449,176 @@ async fn requests_carry_browser_headers_and_the_exact_body() {
     assert_eq!(body["model"], "text-davinci-002-render-sha");
     assert_eq!(body["timezone_offset_min"], -120);
     assert_eq!(body["history_and_training_disabled"], true);
+}
+
+#[tokio::test]
+async fn transient_failures_before_any_text_are_retried() {
+    let upstream = emulator(Config::default()).await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let quick = RetryPolicy {
+        base_delay: Duration::from_millis(10),
+        ..RetryPolicy::default()
+    };
+    for fault in [
+        Fault::ServerError,
+        Fault::TooManyRequests { retry_after: 0 },
+        Fault::DisconnectMidStream { after_events: 0 },
+    ] {
+        upstream.inject(fault.clone(), 2);
+        let text = collect(&provider, request("again").retry(quick))
+            .await
+            .unwrap()
+            .concat();
+        assert_eq!(text, upstream.reply_for("again"), "{fault:?}");
+    }
+    assert_eq!(upstream.counters().faults, 6);
+
+    // Spent attempts give the last failure; a Retry-After over the cap fails at once.
+    upstream.inject(Fault::ServerError, 3);
+    let err = collect(&provider, request("x").retry(quick))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    upstream.inject(Fault::TooManyRequests { retry_after: 3600 }, 1);
+    let err = collect(&provider, request("x").retry(quick))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(429));
+    assert_eq!(upstream.counters().faults, 10);
+}
+
+#[tokio::test]
+async fn nothing_is_retried_once_text_was_yielded() {
+    let upstream = emulator(Config::default()).await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    upstream.inject(Fault::DisconnectMidStream { after_events: 2 }, 1);
+    let mut stream = provider.chat(request("once")).await.unwrap();
+    let mut text = String::new();
+    let mut failed = false;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(chunk) => text.push_str(&chunk),
+            Err(_) => failed = true,
+        }
+    }
+    assert!(failed);
+    assert!(
+        upstream.reply_for("once").starts_with(&text),
+        "no duplicated text: {text:?}"
+    );
+    assert_eq!(upstream.counters().conversations, 1);
+}
+
+#[tokio::test]
+async fn a_refused_account_cools_down_and_another_is_used() {
+    let upstream = emulator(Config::default()).await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    upstream.inject(Fault::LoginRejected, 1);
+    let text = collect(&provider, request("x")).await.unwrap().concat();
+    assert_eq!(text, upstream.reply_for("x"));
+    let keys: Vec<String> = upstream
+        .state()
+        .recorded()
+        .iter()
+        .filter(|r| r.target == "/auth/login")
+        .map(|r| {
+            String::from_utf8_lossy(&r.body)
+                .split('&')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        keys.len(),
+        2,
+        "the refused account and then another: {keys:?}"
+    );
+    assert_ne!(keys[0], keys[1]);
+    assert!(
+        keys.iter()
+            .all(|k| k.starts_with("token_key=shared-account-")),
+        "{keys:?}"
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_hold_back_the_next_one() {
+    let upstream = emulator(Config::default()).await;
+    let provider = FakeGpt::builder()
+        .base_url(upstream.url())
+        .login_backoff(Duration::from_millis(400), Duration::from_secs(5))
+        .build()
+        .unwrap();
+    upstream.inject(Fault::EmptyLoads, 1);
+    let first = collect(&provider, request("x")).await.unwrap_err();
+    let second = collect(&provider, request("x")).await.unwrap_err();
+    assert!(matches!(
+        (first, second),
+        (Error::NoAccounts, Error::NoAccounts)
+    ));
+    assert_eq!(
+        upstream.counters().loads,
+        1,
+        "the second request did not hit the upstream"
+    );
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(collect(&provider, request("x")).await.is_ok());
+}
+
+#[tokio::test]
+async fn answers_over_the_limit_fail_cleanly() {
+    let upstream = emulator(Config {
+        reply_chars: 2_000,
+        chars_per_event: 50,
+        ..Config::default()
+    })
+    .await;
+    let provider = FakeGpt::builder()
+        .base_url(upstream.url())
+        .max_answer_bytes(500)
+        .build()
+        .unwrap();
+    let mut stream = provider.chat(request("big")).await.unwrap();
+    let mut text = String::new();
+    let mut failure = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(chunk) => text.push_str(&chunk),
+            Err(err) => failure = Some(err),
+        }
+    }
+    assert!(text.len() <= 500);
+    let failure = failure.unwrap().to_string();
+    assert!(
+        failure.contains("answer is longer than the limit of 500 bytes"),
+        "{failure}"
+    );
+}
+
+#[tokio::test]
+async fn the_first_text_has_its_own_time_limit() {
+    let upstream = emulator(Config::default()).await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    upstream.inject(Fault::NoValidEvent, 1);
+    let _ = collect(&provider, request("warm up")).await;
+    upstream.inject(Fault::StallMidStream { after_events: 0 }, 1);
+    let timeouts = Timeouts {
+        first_byte: Some(Duration::from_millis(300)),
+        idle: Some(Duration::from_secs(30)),
+        ..Timeouts::default()
+    };
+    let err = collect(&provider, request("x").timeouts(timeouts))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: TimeoutKind::FirstByte,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }

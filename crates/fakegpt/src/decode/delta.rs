@@ -36,6 +36,11 @@ impl DeltaTracker {
         }
     }
 
+    /// The length in bytes of the text new events are compared with.
+    pub fn reference_len(&self) -> usize {
+        self.reference.len()
+    }
+
     /// Whether any text has been yielded.
     pub fn yielded_any(&self) -> bool {
         self.yielded_any

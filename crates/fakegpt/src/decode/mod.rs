@@ -21,12 +21,16 @@ use crate::error::{Error, Step};
 /// (a 100,000-character answer is about 500 KB of JSON).
 pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
+/// The default bound on one answer: 4 MiB of text.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
 /// Incremental decoder of the conversation event stream.
 #[derive(Debug)]
 pub struct Decoder {
     lines: LineSplitter,
     tracker: DeltaTracker,
     done: bool,
+    max_answer: usize,
 }
 
 impl Decoder {
@@ -36,7 +40,14 @@ impl Decoder {
             lines: LineSplitter::new(max_line),
             tracker: DeltaTracker::new(),
             done: false,
+            max_answer: DEFAULT_MAX_ANSWER_BYTES,
         }
+    }
+
+    /// Refuses answers longer than `max` bytes (default 4 MiB).
+    pub fn with_max_answer(mut self, max: usize) -> Self {
+        self.max_answer = max;
+        self
     }
 
     /// Feeds one chunk of the body and returns the new answer text it
@@ -50,11 +61,29 @@ impl Decoder {
             lines,
             tracker,
             done,
+            max_answer,
         } = self;
+        let max_answer = *max_answer;
         lines
-            .feed(chunk, |line| Self::line(tracker, done, line, &mut out))
+            .feed(chunk, |line| {
+                Self::line(tracker, done, line, &mut out) && tracker.reference_len() <= max_answer
+            })
             .map_err(line_too_long)?;
+        self.check_answer_size()?;
         Ok(out)
+    }
+
+    fn check_answer_size(&self) -> Result<(), Error> {
+        if self.tracker.reference_len() > self.max_answer {
+            return Err(Error::Protocol {
+                step: Step::Conversation,
+                reason: format!(
+                    "the answer is longer than the limit of {} bytes",
+                    self.max_answer
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Ends the body: decodes a last line that had no line ending and
@@ -68,6 +97,7 @@ impl Decoder {
             }
         }
         self.done = true;
+        self.check_answer_size()?;
         if self.tracker.yielded_any() {
             Ok(out)
         } else {
@@ -110,12 +140,11 @@ fn line_too_long(err: LineTooLong) -> Error {
 /// Empty deltas are not yielded; the stream ends after `data: [DONE]` or the
 /// end of the body, and yields [`Error::NoValidResponse`] if no answer text
 /// came at all. An error from the body is passed on and ends the stream.
-pub fn decode<S>(body: S, max_line: usize) -> impl Stream<Item = Result<String, Error>> + Send
+pub fn decode<S>(body: S, mut decoder: Decoder) -> impl Stream<Item = Result<String, Error>> + Send
 where
     S: Stream<Item = Result<Bytes, Error>> + Send,
 {
     async_stream::try_stream! {
-        let mut decoder = Decoder::new(max_line);
         futures_util::pin_mut!(body);
         while let Some(chunk) = body.next().await {
             let text = decoder.feed(&chunk?)?;
@@ -195,6 +224,21 @@ mod tests {
     }
 
     #[test]
+    fn an_oversized_answer_is_an_error() {
+        let mut decoder = Decoder::new(1 << 20).with_max_answer(10);
+        assert_eq!(
+            decoder.feed(event("0123456789").as_bytes()).unwrap(),
+            "0123456789"
+        );
+        let err = decoder.feed(event("0123456789X").as_bytes()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("answer is longer than the limit of 10 bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn an_oversized_line_is_an_error() {
         let mut decoder = Decoder::new(64);
         let err = decoder
@@ -214,7 +258,7 @@ mod tests {
             .chunks(7)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
-        let deltas: Vec<String> = decode(futures_util::stream::iter(chunks), 1024)
+        let deltas: Vec<String> = decode(futures_util::stream::iter(chunks), Decoder::new(1024))
             .map(|d| d.unwrap())
             .collect()
             .await;

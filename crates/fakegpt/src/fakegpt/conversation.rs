@@ -97,7 +97,7 @@ pub fn deltas(
     response: reqwest::Response,
     idle: Option<Duration>,
     deadline: Option<(Instant, Duration)>,
-    max_line: usize,
+    decoder: decode::Decoder,
 ) -> impl Stream<Item = Result<String, Error>> + Send {
-    decode::decode(body_chunks(response, idle, deadline), max_line)
+    decode::decode(body_chunks(response, idle, deadline), decoder)
 }

@@ -6,7 +6,7 @@ use rand::seq::IndexedRandom;
 use rand::Rng;
 
 use super::http::{check_status, read_json, transport_error};
-use super::session::AccessToken;
+use super::session::{AccessToken, Session};
 use super::wire::{Load, LoadsResponse, SessionResponse};
 use crate::error::{Error, Step, TimeoutKind};
 
@@ -20,23 +20,69 @@ pub struct LoginContext<'a> {
     pub connect_timeout: Option<Duration>,
     /// The longest wait for each step's answer.
     pub step_timeout: Option<Duration>,
+    /// Where refused accounts are put on a cooldown.
+    pub session: &'a Session,
+    /// How long a refused account cools down (unless `Retry-After` says).
+    pub cooldown: Duration,
 }
 
+/// The most accounts one login tries.
+const ACCOUNTS_PER_LOGIN: usize = 3;
+
 /// Logs in and returns the access token; the cookies land in the client's
-/// cookie store.
+/// cookie store. An account whose login is refused (401, 403, 429) cools
+/// down and the next least busy one is tried, up to three.
 pub async fn login(ctx: &LoginContext<'_>) -> Result<AccessToken, Error> {
-    let loads = fetch_loads(ctx).await?;
-    let token_key = choose_account(&loads, &mut rand::rng()).ok_or(Error::NoAccounts)?;
+    let mut loads = fetch_loads(ctx).await?;
+    if loads.is_empty() {
+        return Err(Error::NoAccounts);
+    }
+    let warm: Vec<Load> = loads
+        .iter()
+        .filter(|l| !ctx.session.cooling_down(&l.token_id))
+        .cloned()
+        .collect();
+    // When every account is cooling down, trying one beats failing.
+    if !warm.is_empty() {
+        loads = warm;
+    }
     tracing::debug!(accounts = loads.len(), "logging in to the upstream");
-    let form = [
-        ("token_key", token_key.as_str()),
-        ("session_password", &session_password(&mut rand::rng())),
-    ];
-    let request = ctx
-        .client
-        .post(format!("{}/auth/login", ctx.base))
-        .form(&form);
-    send(ctx, Step::Login, request).await?;
+    let mut tries = 0;
+    loop {
+        let token_key = choose_account(&loads, &mut rand::rng()).ok_or(Error::NoAccounts)?;
+        tries += 1;
+        let form = [
+            ("token_key", token_key.as_str()),
+            ("session_password", &session_password(&mut rand::rng())),
+        ];
+        let request = ctx
+            .client
+            .post(format!("{}/auth/login", ctx.base))
+            .form(&form);
+        match send(ctx, Step::Login, request).await {
+            Ok(_) => break,
+            Err(
+                err @ Error::Status {
+                    status: 401 | 403 | 429,
+                    retry_after,
+                    ..
+                },
+            ) => {
+                let wait = retry_after.map_or(ctx.cooldown, Duration::from_secs);
+                ctx.session.cool_down(&token_key, wait);
+                tracing::info!(
+                    status = err.status(),
+                    ?wait,
+                    "an account refused the login; trying another"
+                );
+                loads.retain(|l| l.token_id != token_key);
+                if loads.is_empty() || tries >= ACCOUNTS_PER_LOGIN {
+                    return Err(err);
+                }
+            }
+            Err(err) => return Err(err),
+        }
+    }
 
     let request = ctx.client.get(format!("{}/api/auth/session", ctx.base));
     let response = send(ctx, Step::Session, request).await?;

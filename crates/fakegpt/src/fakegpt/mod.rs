@@ -1,15 +1,18 @@
 //! The FakeGpt provider: gpt4free's client of the chat-shared ChatGPT mirror.
 //!
 //! - [`session`]: the access token and cookie jar every request shares, with
-//!   single-flight login;
+//!   single-flight login, login backoff and account cooldowns;
 //! - [`login`]: the three-step login flow;
 //! - [`conversation`]: the chat request and its event stream;
-//! - [`wire`]: the JSON shapes;
+//! - [`retry`]: which failures are retried, and when;
+//! - [`builder`]: the settings; [`wire`]: the JSON shapes;
 //! - [`http`]: headers, per-proxy clients, error mapping.
 
+mod builder;
 mod conversation;
 mod http;
 mod login;
+mod retry;
 pub mod session;
 pub mod wire;
 
@@ -19,9 +22,11 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
+pub use builder::FakeGptBuilder;
+
 use crate::error::{Error, Step, TimeoutKind};
 use crate::prompt::format_prompt;
-use crate::provider::{BoxFuture, ChatRequest, Provider, RequestOptions, TextStream};
+use crate::provider::{BoxFuture, ChatRequest, Provider, RequestOptions, TextStream, Timeouts};
 use session::{AccessToken, Session};
 
 /// The public service the original provider talked to (offline since 2024).
@@ -49,6 +54,8 @@ struct Inner {
     session: Session,
     clients: http::Clients,
     max_line: usize,
+    max_answer: usize,
+    account_cooldown: Duration,
 }
 
 impl std::fmt::Debug for http::Clients {
@@ -57,92 +64,19 @@ impl std::fmt::Debug for http::Clients {
     }
 }
 
-/// Settings for a [`FakeGpt`] instance.
-#[derive(Debug, Clone)]
-pub struct FakeGptBuilder {
-    base_url: String,
-    max_line: usize,
-    roots: Vec<Vec<u8>>,
-}
-
-impl FakeGptBuilder {
-    /// The upstream's base URL (`http` or `https`), e.g. an emulator's.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = url.into();
-        self
-    }
-
-    /// The longest event line accepted, in bytes.
-    pub fn max_line_bytes(mut self, max: usize) -> Self {
-        self.max_line = max;
-        self
-    }
-
-    /// Trusts these CA certificates (PEM, one or more) besides the usual web roots, e.g.
-    /// for an upstream or proxy with a private or self-signed certificate.
-    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.roots.push(pem.into());
-        self
-    }
-
-    /// Checks the settings and builds the provider.
-    pub fn build(self) -> Result<FakeGpt, Error> {
-        let base = parse_base_url(&self.base_url)?;
-        let mut roots = Vec::new();
-        for pem in &self.roots {
-            let bundle = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| Error::InvalidCertificate(e.to_string()))?;
-            if bundle.is_empty() {
-                return Err(Error::InvalidCertificate("no PEM certificate found".into()));
-            }
-            roots.extend(bundle);
-        }
-        let session = Session::new();
-        let clients = http::Clients::new(session.cookies(), http::browser_headers(&base), roots);
-        Ok(FakeGpt {
-            inner: Arc::new(Inner {
-                base: base.as_str().trim_end_matches('/').to_owned(),
-                session,
-                clients,
-                max_line: self.max_line,
-            }),
-        })
-    }
-}
-
-fn parse_base_url(raw: &str) -> Result<url::Url, Error> {
-    let invalid = |reason: String| Error::InvalidBaseUrl {
-        url: raw.to_owned(),
-        reason,
-    };
-    let url = url::Url::parse(raw.trim()).map_err(|e| invalid(e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(format!(
-            "the scheme must be http or https, not {:?}",
-            url.scheme()
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("a base URL takes no query or fragment".into()));
-    }
-    Ok(url)
-}
-
 impl Default for FakeGpt {
     /// A provider for the public service, with a session of its own.
     fn default() -> Self {
-        FakeGpt::new_default()
+        FakeGpt::builder()
+            .build()
+            .unwrap_or_else(|_| unreachable!("the default settings are valid"))
     }
 }
 
 impl FakeGpt {
     /// Settings, starting from the defaults.
     pub fn builder() -> FakeGptBuilder {
-        FakeGptBuilder {
-            base_url: DEFAULT_BASE_URL.into(),
-            max_line: crate::decode::DEFAULT_MAX_LINE_BYTES,
-            roots: Vec::new(),
-        }
+        FakeGptBuilder::default()
     }
 
     /// A provider for the upstream at `base_url`, with a session of its own.
@@ -150,27 +84,11 @@ impl FakeGpt {
         Self::builder().base_url(base_url).build()
     }
 
-    fn new_default() -> Self {
-        let base =
-            url::Url::parse(DEFAULT_BASE_URL).unwrap_or_else(|_| unreachable!("constant URL"));
-        let session = Session::new();
-        let clients =
-            http::Clients::new(session.cookies(), http::browser_headers(&base), Vec::new());
-        FakeGpt {
-            inner: Arc::new(Inner {
-                base: DEFAULT_BASE_URL.into(),
-                session,
-                clients,
-                max_line: crate::decode::DEFAULT_MAX_LINE_BYTES,
-            }),
-        }
-    }
-
     /// The process-wide instance for the public service, as the original
     /// kept its token and cookies per class: every caller shares one session.
     pub fn shared() -> FakeGpt {
         static SHARED: OnceLock<FakeGpt> = OnceLock::new();
-        SHARED.get_or_init(FakeGpt::new_default).clone()
+        SHARED.get_or_init(FakeGpt::default).clone()
     }
 
     /// The upstream's base URL.
@@ -196,9 +114,7 @@ impl FakeGpt {
             .inner
             .clients
             .get(options.proxy.as_deref(), timeouts.connect)?;
-        self.token(&client, timeouts.connect, timeouts.idle)
-            .await
-            .map(|_| ())
+        self.token(&client, &timeouts).await.map(|_| ())
     }
 
     /// Starts a chat; see [`Provider::chat`].
@@ -223,64 +139,116 @@ impl FakeGpt {
         if prompt.trim().is_empty() {
             return Err(Error::InvalidRequest("the prompt is empty".into()));
         }
-        let timeouts = request.options.timeouts;
-        let deadline = timeouts.total.map(|d| (Instant::now() + d, d));
-        let start = self.start(
-            request.options.proxy.as_deref(),
-            timeouts.connect,
-            timeouts.idle,
-            prompt,
-        );
-        let response = match deadline {
+        let options = request.options;
+        let deadline = options.timeouts.total.map(|d| (Instant::now() + d, d));
+        let attempts = self.attempts(&options, prompt, deadline);
+        match deadline {
             Some((at, after)) => {
-                tokio::time::timeout_at(at, start)
+                tokio::time::timeout_at(at, attempts)
                     .await
                     .map_err(|_| Error::Timeout {
                         step: Step::Conversation,
                         kind: TimeoutKind::Total,
                         after,
-                    })??
+                    })?
             }
-            None => start.await?,
-        };
-        Ok(conversation::deltas(response, timeouts.idle, deadline, self.inner.max_line).boxed())
+            None => attempts.await,
+        }
     }
 
-    /// Logs in if needed and starts the conversation; on 401/403 drops the
-    /// session, logs in once more and retries once (nothing has been yielded
-    /// yet at this point).
+    /// Attempts the chat until it yields its first text, retrying what
+    /// [`retry::retryable`] allows.
+    async fn attempts(
+        &self,
+        options: &RequestOptions,
+        prompt: String,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<TextStream, Error> {
+        let client = self
+            .inner
+            .clients
+            .get(options.proxy.as_deref(), options.timeouts.connect)?;
+        let body = wire::ConversationRequest::new(prompt);
+        let policy = options.retry;
+        let mut attempt = 1;
+        loop {
+            let err = match self
+                .attempt(&client, &body, &options.timeouts, deadline)
+                .await
+            {
+                Ok(stream) => return Ok(stream),
+                Err(err) => err,
+            };
+            if attempt >= policy.max_attempts || !retry::retryable(&err) {
+                return Err(err);
+            }
+            let Some(wait) = retry::delay(&policy, attempt, &err, &mut rand::rng()) else {
+                return Err(err);
+            };
+            tracing::info!(attempt, ?wait, error = %err, "retrying the chat");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// One attempt: log in if needed, send the conversation (logging in
+    /// again once on 401/403), and wait for the first answer text.
+    async fn attempt(
+        &self,
+        client: &reqwest::Client,
+        body: &wire::ConversationRequest,
+        timeouts: &Timeouts,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<TextStream, Error> {
+        let first = async {
+            let response = self.start(client, body, timeouts).await?;
+            let decoder = crate::decode::Decoder::new(self.inner.max_line)
+                .with_max_answer(self.inner.max_answer);
+            let mut stream =
+                conversation::deltas(response, timeouts.idle, deadline, decoder).boxed();
+            match stream.next().await {
+                Some(Ok(text)) => Ok((text, stream)),
+                Some(Err(err)) => Err(err),
+                None => Err(Error::NoValidResponse),
+            }
+        };
+        let (text, rest) = match timeouts.first_byte {
+            Some(after) => {
+                tokio::time::timeout(after, first)
+                    .await
+                    .unwrap_or(Err(Error::Timeout {
+                        step: Step::Conversation,
+                        kind: TimeoutKind::FirstByte,
+                        after,
+                    }))?
+            }
+            None => first.await?,
+        };
+        Ok(futures_util::stream::once(async { Ok(text) })
+            .chain(rest)
+            .boxed())
+    }
+
+    /// Sends the conversation with the session's token; on 401/403 drops
+    /// the session, logs in once more and sends it again.
     async fn start(
         &self,
-        proxy: Option<&str>,
-        connect: Option<Duration>,
-        idle: Option<Duration>,
-        prompt: String,
+        client: &reqwest::Client,
+        body: &wire::ConversationRequest,
+        timeouts: &Timeouts,
     ) -> Result<reqwest::Response, Error> {
-        let client = self.inner.clients.get(proxy, connect)?;
-        let body = wire::ConversationRequest::new(prompt);
-        let mut retried = false;
+        let mut renewed = false;
         loop {
-            let token = self.token(&client, connect, idle).await?;
-            let outcome = conversation::start(&client, &self.inner.base, &token, &body, connect);
-            let outcome = match idle {
-                Some(after) => {
-                    tokio::time::timeout(after, outcome)
-                        .await
-                        .unwrap_or(Err(Error::Timeout {
-                            step: Step::Conversation,
-                            kind: TimeoutKind::Idle,
-                            after,
-                        }))
-                }
-                None => outcome.await,
-            };
+            let token = self.token(client, timeouts).await?;
+            let outcome =
+                conversation::start(client, &self.inner.base, &token, body, timeouts.connect).await;
             match outcome {
                 Err(Error::Status {
                     status: 401 | 403, ..
-                }) if !retried => {
+                }) if !renewed => {
                     tracing::info!("the upstream rejected the access token; logging in again");
                     self.inner.session.invalidate(&token).await;
-                    retried = true;
+                    renewed = true;
                 }
                 other => return other,
             }
@@ -290,14 +258,15 @@ impl FakeGpt {
     async fn token(
         &self,
         client: &reqwest::Client,
-        connect: Option<Duration>,
-        idle: Option<Duration>,
+        timeouts: &Timeouts,
     ) -> Result<AccessToken, Error> {
         let ctx = login::LoginContext {
             client,
             base: &self.inner.base,
-            connect_timeout: connect,
-            step_timeout: idle,
+            connect_timeout: timeouts.connect,
+            step_timeout: timeouts.idle,
+            session: &self.inner.session,
+            cooldown: self.inner.account_cooldown,
         };
         self.inner.session.token(|| login::login(&ctx)).await
     }

@@ -1,10 +1,12 @@
 //! The session shared by every request of one provider: the access token and
 //! the cookie jar, with single-flight login.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::HeaderValue;
@@ -70,10 +72,44 @@ impl fmt::Debug for SessionCookies {
 struct Slot {
     token: Option<AccessToken>,
     last_failure: Option<Error>,
+    /// Logins that failed in a row.
+    failures: u32,
+    /// No new login before this, after failures.
+    next_login: Option<Instant>,
+}
+
+/// How soon a login may follow failed ones: `base` after the first
+/// failure, doubling with each next one, at most `max`. Requests that come
+/// sooner fail at once with the last login's error, so a broken upstream is
+/// not hammered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginBackoff {
+    /// The wait after one failure (zero: no wait).
+    pub base: Duration,
+    /// The longest wait.
+    pub max: Duration,
+}
+
+impl Default for LoginBackoff {
+    /// 1 s, doubling up to 60 s.
+    fn default() -> Self {
+        LoginBackoff {
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        }
+    }
+}
+
+impl LoginBackoff {
+    fn after(&self, failures: u32) -> Duration {
+        let exponent = failures.saturating_sub(1).min(20);
+        self.base.saturating_mul(1u32 << exponent).min(self.max)
+    }
 }
 
 /// The access token with single-flight login: however many requests find
 /// no token at once, one login runs and the others wait for its outcome.
+/// Also remembers which accounts are cooling down after refusing a login.
 #[derive(Default)]
 pub struct Session {
     slot: tokio::sync::Mutex<Slot>,
@@ -82,12 +118,38 @@ pub struct Session {
     /// Successful logins.
     logins: AtomicU64,
     cookies: Arc<SessionCookies>,
+    backoff: LoginBackoff,
+    cooldowns: Mutex<HashMap<String, Instant>>,
 }
 
 impl Session {
     /// A session with no token and no cookies.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A session whose failed logins hold back the next one per `backoff`.
+    pub fn with_backoff(backoff: LoginBackoff) -> Self {
+        Session {
+            backoff,
+            ..Self::default()
+        }
+    }
+
+    /// Keeps `token_id` out of logins for `duration`.
+    pub fn cool_down(&self, token_id: &str, duration: Duration) {
+        let mut cooldowns = self.cooldowns.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        cooldowns.retain(|_, until| *until > now);
+        cooldowns.insert(token_id.to_owned(), now + duration);
+    }
+
+    /// Whether `token_id` is cooling down now.
+    pub fn cooling_down(&self, token_id: &str) -> bool {
+        let cooldowns = self.cooldowns.lock().unwrap_or_else(|p| p.into_inner());
+        cooldowns
+            .get(token_id)
+            .is_some_and(|until| *until > Instant::now())
     }
 
     /// The cookie store to give the HTTP clients.
@@ -118,7 +180,8 @@ impl Session {
         if let Some(token) = &slot.token {
             return Ok(token.clone());
         }
-        if self.attempts.load(Ordering::Acquire) != attempts_seen {
+        let backing_off = slot.next_login.is_some_and(|at| Instant::now() < at);
+        if self.attempts.load(Ordering::Acquire) != attempts_seen || backing_off {
             if let Some(failure) = &slot.last_failure {
                 return Err(failure.clone());
             }
@@ -129,9 +192,16 @@ impl Session {
             Ok(token) => {
                 slot.token = Some(token.clone());
                 slot.last_failure = None;
+                slot.failures = 0;
+                slot.next_login = None;
                 self.logins.fetch_add(1, Ordering::Relaxed);
             }
-            Err(err) => slot.last_failure = Some(err.clone()),
+            Err(err) => {
+                slot.last_failure = Some(err.clone());
+                slot.failures = slot.failures.saturating_add(1);
+                let wait = self.backoff.after(slot.failures);
+                slot.next_login = (!wait.is_zero()).then(|| Instant::now() + wait);
+            }
         }
         self.attempts.fetch_add(1, Ordering::Release);
         outcome
@@ -204,6 +274,40 @@ mod tests {
         assert!(session.has_token().await);
         assert_eq!(second.expose(), "b");
         assert_eq!(format!("{second:?}"), "AccessToken([redacted])");
+    }
+
+    #[tokio::test]
+    async fn failed_logins_hold_back_the_next_one() {
+        let session = Session::with_backoff(LoginBackoff {
+            base: Duration::from_millis(200),
+            max: Duration::from_secs(1),
+        });
+        let calls = AtomicUsize::new(0);
+        let fail = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(Error::NoAccounts)
+        };
+        assert!(session.token(fail).await.is_err());
+        assert!(session.token(fail).await.is_err());
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the second caller got the last failure"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let ok = session.token(|| async { Ok(AccessToken::new("t")) }).await;
+        assert_eq!(ok.unwrap().expose(), "t");
+        assert_eq!(LoginBackoff::default().after(3), Duration::from_secs(4));
+        assert_eq!(LoginBackoff::default().after(30), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn accounts_cool_down_for_a_while() {
+        let session = Session::new();
+        session.cool_down("a", Duration::from_millis(50));
+        assert!(session.cooling_down("a") && !session.cooling_down("b"));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(!session.cooling_down("a"));
     }
 
     #[tokio::test]
