@@ -178,6 +178,10 @@ pub struct ServeArgs {
     #[arg(long, env = "FAKEGPT_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Seconds a client may take to send its request body (408 after).
+    #[arg(long, env = "FAKEGPT_BODY_TIMEOUT", value_name = "SECS", default_value_t = 30.0)]
+    pub body_timeout: f64,
+
     /// The most chat requests in flight; more get 429.
     #[arg(long, env = "FAKEGPT_MAX_CONCURRENCY", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrency: u32,

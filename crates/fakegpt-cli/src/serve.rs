@@ -56,11 +56,13 @@ fn settings(args: &ServeArgs) -> Result<GatewayConfig, Failure> {
         .timeouts
         .to_options(args.upstream.proxy.clone())
         .map_err(|e| Failure::new(e, "see fakegpt serve --help"))?;
-    if !args.shutdown_grace.is_finite() || args.shutdown_grace < 0.0 {
-        return Err(Failure::new(
-            "--shutdown-grace must be a number of seconds, 0 or more",
-            "see fakegpt serve --help",
-        ));
+    for (flag, value) in [("--shutdown-grace", args.shutdown_grace), ("--body-timeout", args.body_timeout)] {
+        if !value.is_finite() || value < 0.0 {
+            return Err(Failure::new(
+                format!("{flag} must be a number of seconds, 0 or more"),
+                "see fakegpt serve --help",
+            ));
+        }
     }
     let mut models = Models::from_provider(fakegpt::fakegpt::MODELS);
     for alias in &args.model_aliases {
@@ -84,6 +86,7 @@ fn settings(args: &ServeArgs) -> Result<GatewayConfig, Failure> {
     Ok(GatewayConfig {
         api_keys,
         max_body_bytes: args.max_body_bytes,
+        body_timeout: Duration::from_secs_f64(args.body_timeout.min(1e6)),
         max_concurrency: args.max_concurrency as usize,
         cors_origins: args.cors_origins.clone(),
         upstream,

@@ -52,7 +52,7 @@ async fn run(
             "The gateway is shutting down; retry on another instance.",
         ));
     }
-    let bytes = read_body(headers, body, state.config.max_body_bytes).await?;
+    let bytes = read_body(headers, body, &state.config).await?;
     let chat = validate::chat_request(&bytes, &state.config.models)?;
     let permit = Arc::clone(&state.permits)
         .try_acquire_owned()
@@ -137,9 +137,10 @@ fn shut_down() -> ApiError {
     )
 }
 
-/// Reads the body, refusing (413) one over `limit` bytes without reading
-/// more than that.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+/// Reads the body, refusing (413) one over the limit without reading more
+/// than that, and (408) one that takes longer than the body timeout.
+async fn read_body(headers: &HeaderMap, body: Body, config: &crate::GatewayConfig) -> Result<Bytes, ApiError> {
+    let limit = config.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -147,9 +148,11 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(ApiError::too_large(limit));
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::too_large(limit))
+    match tokio::time::timeout(config.body_timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(ApiError::too_large(limit)),
+        Err(_) => Err(ApiError::body_timeout(config.body_timeout)),
+    }
 }
 
 /// What every chunk of one answer shares.

@@ -13,6 +13,8 @@ pub struct GatewayConfig {
     pub api_keys: Vec<String>,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The longest a client may take to send its request body (408 after).
+    pub body_timeout: Duration,
     /// The most chat requests in flight; more get 429.
     pub max_concurrency: usize,
     /// Origins allowed by CORS (`*` for any); empty turns CORS off.
@@ -30,6 +32,7 @@ impl Default for GatewayConfig {
         GatewayConfig {
             api_keys: Vec::new(),
             max_body_bytes: 1024 * 1024,
+            body_timeout: Duration::from_secs(30),
             max_concurrency: 1024,
             cors_origins: Vec::new(),
             upstream: RequestOptions::default(),

@@ -114,6 +114,17 @@ impl ApiError {
         err
     }
 
+    /// 408: the body came too slowly.
+    pub fn body_timeout(after: std::time::Duration) -> Self {
+        let mut err = Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request_error",
+            format!("The request body did not arrive within {} s.", after.as_secs_f64()),
+        );
+        err.code = Some("request_timeout");
+        err
+    }
+
     /// 429: too many requests in flight.
     pub fn busy(limit: usize) -> Self {
         let mut err = Self::new(

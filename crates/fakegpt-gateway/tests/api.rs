@@ -645,3 +645,34 @@ async fn shutdown_cuts_streams_still_running_after_the_grace_period() {
         events.len()
     );
 }
+
+#[tokio::test]
+async fn slow_bodies_get_408_and_huge_headers_are_refused() {
+    let config = GatewayConfig {
+        body_timeout: Duration::from_millis(300),
+        ..GatewayConfig::default()
+    };
+    let gw = Gateway::start(Config::default(), config).await;
+    let trickle = futures_util::stream::unfold(0, |n| async move {
+        if n == 50 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some((Ok::<_, std::io::Error>(bytes::Bytes::from_static(b" ")), n + 1))
+    });
+    let slow = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .body(reqwest::Body::wrap_stream(trickle))
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = error_of(slow).await;
+    assert_eq!((status, error["code"].as_str()), (408, Some("request_timeout")));
+
+    let huge = gw.post(chat("x")).header("x-padding", "a".repeat(1 << 20)).send().await;
+    match huge {
+        Ok(response) => assert_eq!(response.status(), 431),
+        Err(err) => assert!(err.is_request() || err.is_connect() || err.is_body(), "{err}"),
+    }
+    assert_eq!(gw.upstream.counters().conversations, 0);
+}
