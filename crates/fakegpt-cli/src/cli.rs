@@ -179,7 +179,12 @@ pub struct ServeArgs {
     pub max_body_bytes: usize,
 
     /// Seconds a client may take to send its request body (408 after).
-    #[arg(long, env = "FAKEGPT_BODY_TIMEOUT", value_name = "SECS", default_value_t = 30.0)]
+    #[arg(
+        long,
+        env = "FAKEGPT_BODY_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = 30.0
+    )]
     pub body_timeout: f64,
 
     /// The most chat requests in flight; more get 429.

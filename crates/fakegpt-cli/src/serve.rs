@@ -56,7 +56,10 @@ fn settings(args: &ServeArgs) -> Result<GatewayConfig, Failure> {
         .timeouts
         .to_options(args.upstream.proxy.clone())
         .map_err(|e| Failure::new(e, "see fakegpt serve --help"))?;
-    for (flag, value) in [("--shutdown-grace", args.shutdown_grace), ("--body-timeout", args.body_timeout)] {
+    for (flag, value) in [
+        ("--shutdown-grace", args.shutdown_grace),
+        ("--body-timeout", args.body_timeout),
+    ] {
         if !value.is_finite() || value < 0.0 {
             return Err(Failure::new(
                 format!("{flag} must be a number of seconds, 0 or more"),

@@ -194,7 +194,14 @@ fn upstream_errors_name_the_step_and_status() {
     up.emulator
         .inject(Fault::TooManyRequests { retry_after: 7 }, 1);
     let busy = fakegpt()
-        .args(["chat", "--base-url", &up.emulator.url(), "hi", "--max-attempts", "1"])
+        .args([
+            "chat",
+            "--base-url",
+            &up.emulator.url(),
+            "hi",
+            "--max-attempts",
+            "1",
+        ])
         .bounded();
     let stderr = one_line_failure(&busy);
     assert!(
@@ -253,7 +260,9 @@ fn fakegpt_upstream_prints_its_url_and_serves_chat() {
     let url = line.trim().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
 
-    let failed = fakegpt().args(["chat", "--base-url", &url, "hi", "--max-attempts", "1"]).bounded();
+    let failed = fakegpt()
+        .args(["chat", "--base-url", &url, "hi", "--max-attempts", "1"])
+        .bounded();
     assert!(one_line_failure(&failed).contains("HTTP 500"));
     let ok = fakegpt().args(["chat", "--base-url", &url, "hi"]).bounded();
     server.kill().unwrap();

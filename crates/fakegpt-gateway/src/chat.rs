@@ -139,7 +139,11 @@ fn shut_down() -> ApiError {
 
 /// Reads the body, refusing (413) one over the limit without reading more
 /// than that, and (408) one that takes longer than the body timeout.
-async fn read_body(headers: &HeaderMap, body: Body, config: &crate::GatewayConfig) -> Result<Bytes, ApiError> {
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    config: &crate::GatewayConfig,
+) -> Result<Bytes, ApiError> {
     let limit = config.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)

@@ -119,7 +119,10 @@ impl ApiError {
         let mut err = Self::new(
             StatusCode::REQUEST_TIMEOUT,
             "invalid_request_error",
-            format!("The request body did not arrive within {} s.", after.as_secs_f64()),
+            format!(
+                "The request body did not arrive within {} s.",
+                after.as_secs_f64()
+            ),
         );
         err.code = Some("request_timeout");
         err

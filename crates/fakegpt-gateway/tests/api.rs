@@ -27,7 +27,13 @@ struct Gateway {
 impl Gateway {
     async fn start(upstream_config: Config, config: GatewayConfig) -> Gateway {
         let upstream = Emulator::start(upstream_config).await.unwrap();
-        let provider: Arc<dyn Provider> = Arc::new(FakeGpt::new(&upstream.url()).unwrap());
+        let provider: Arc<dyn Provider> = Arc::new(
+            FakeGpt::builder()
+                .base_url(upstream.url())
+                .login_backoff(Duration::from_millis(100), Duration::from_millis(100))
+                .build()
+                .unwrap(),
+        );
         let state = AppState::new(provider, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -406,9 +412,20 @@ async fn upstream_failures_before_output_get_real_statuses() {
 async fn transient_upstream_failures_are_retried_unseen() {
     let gw = Gateway::plain().await;
     gw.upstream.inject(Fault::ServerError, 1);
-    gw.upstream.inject(Fault::TooManyRequests { retry_after: 0 }, 1);
-    let completion: ChatCompletion = gw.post(chat("retry")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(completion.choices[0].message.content, gw.upstream.reply_for("retry"));
+    gw.upstream
+        .inject(Fault::TooManyRequests { retry_after: 0 }, 1);
+    let completion: ChatCompletion = gw
+        .post(chat("retry"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        completion.choices[0].message.content,
+        gw.upstream.reply_for("retry")
+    );
     assert_eq!(gw.upstream.counters().faults, 2);
 }
 
@@ -498,6 +515,8 @@ async fn health_readiness_and_metrics() {
         .as_str()
         .unwrap()
         .contains("no shared accounts"));
+    // Failed logins hold back the next one for a moment.
+    tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(gw.get("/readyz").send().await.unwrap().status(), 200);
     gw.post(chat("count me")).send().await.unwrap();
     let metrics = gw
@@ -658,7 +677,10 @@ async fn slow_bodies_get_408_and_huge_headers_are_refused() {
             return None;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        Some((Ok::<_, std::io::Error>(bytes::Bytes::from_static(b" ")), n + 1))
+        Some((
+            Ok::<_, std::io::Error>(bytes::Bytes::from_static(b" ")),
+            n + 1,
+        ))
     });
     let slow = reqwest::Client::new()
         .post(format!("{}/v1/chat/completions", gw.url))
@@ -667,12 +689,22 @@ async fn slow_bodies_get_408_and_huge_headers_are_refused() {
         .await
         .unwrap();
     let (status, error) = error_of(slow).await;
-    assert_eq!((status, error["code"].as_str()), (408, Some("request_timeout")));
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (408, Some("request_timeout"))
+    );
 
-    let huge = gw.post(chat("x")).header("x-padding", "a".repeat(1 << 20)).send().await;
+    let huge = gw
+        .post(chat("x"))
+        .header("x-padding", "a".repeat(1 << 20))
+        .send()
+        .await;
     match huge {
         Ok(response) => assert_eq!(response.status(), 431),
-        Err(err) => assert!(err.is_request() || err.is_connect() || err.is_body(), "{err}"),
+        Err(err) => assert!(
+            err.is_request() || err.is_connect() || err.is_body(),
+            "{err}"
+        ),
     }
     assert_eq!(gw.upstream.counters().conversations, 0);
 }

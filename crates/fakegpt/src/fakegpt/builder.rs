@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::cookies::SessionCookies;
 use super::session::{LoginBackoff, Session};
 use super::{http, FakeGpt, Inner, DEFAULT_BASE_URL};
 use crate::decode::{DEFAULT_MAX_ANSWER_BYTES, DEFAULT_MAX_LINE_BYTES};
@@ -84,8 +85,9 @@ impl FakeGptBuilder {
             }
             roots.extend(bundle);
         }
-        let session = Session::with_backoff(self.login_backoff);
-        let clients = http::Clients::new(session.cookies(), http::browser_headers(&base), roots);
+        let cookies = Arc::new(SessionCookies::for_origin(&base));
+        let session = Session::with(Arc::clone(&cookies), self.login_backoff);
+        let clients = http::Clients::new(cookies, http::browser_headers(&base), roots);
         Ok(FakeGpt {
             inner: Arc::new(Inner {
                 base: base.as_str().trim_end_matches('/').to_owned(),

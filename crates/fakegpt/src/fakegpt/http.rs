@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 
-use super::session::SessionCookies;
+use super::cookies::SessionCookies;
 use crate::error::{excerpt, Error, Step, TimeoutKind};
 
 /// The Chrome 117 on Linux the original provider presented as.

@@ -5,11 +5,13 @@
 //! - [`login`]: the three-step login flow;
 //! - [`conversation`]: the chat request and its event stream;
 //! - [`retry`]: which failures are retried, and when;
+//! - [`cookies`]: the session's cookie jar, one origin, never logged;
 //! - [`builder`]: the settings; [`wire`]: the JSON shapes;
 //! - [`http`]: headers, per-proxy clients, error mapping.
 
 mod builder;
 mod conversation;
+mod cookies;
 mod http;
 mod login;
 mod retry;

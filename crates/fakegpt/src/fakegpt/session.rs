@@ -5,12 +5,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::cookie::{CookieStore, Jar};
-use reqwest::header::HeaderValue;
-
+use super::cookies::SessionCookies;
 use crate::error::Error;
 
 /// An access token. Its `Debug` output never shows the value.
@@ -32,39 +30,6 @@ impl AccessToken {
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("AccessToken([redacted])")
-    }
-}
-
-/// A cookie jar that can be emptied when the session is dropped.
-#[derive(Default)]
-pub struct SessionCookies {
-    jar: RwLock<Arc<Jar>>,
-}
-
-impl SessionCookies {
-    /// Forgets every cookie.
-    pub fn clear(&self) {
-        *self.jar.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Jar::default());
-    }
-
-    fn current(&self) -> Arc<Jar> {
-        Arc::clone(&self.jar.read().unwrap_or_else(|p| p.into_inner()))
-    }
-}
-
-impl CookieStore for SessionCookies {
-    fn set_cookies(&self, cookie_headers: &mut dyn Iterator<Item = &HeaderValue>, url: &url::Url) {
-        self.current().set_cookies(cookie_headers, url);
-    }
-
-    fn cookies(&self, url: &url::Url) -> Option<HeaderValue> {
-        self.current().cookies(url)
-    }
-}
-
-impl fmt::Debug for SessionCookies {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SessionCookies([redacted])")
     }
 }
 
@@ -128,10 +93,12 @@ impl Session {
         Self::default()
     }
 
-    /// A session whose failed logins hold back the next one per `backoff`.
-    pub fn with_backoff(backoff: LoginBackoff) -> Self {
+    /// A session keeping its cookies in `cookies`, whose failed logins hold
+    /// back the next one per `backoff`.
+    pub fn with(cookies: Arc<SessionCookies>, backoff: LoginBackoff) -> Self {
         Session {
             backoff,
+            cookies,
             ..Self::default()
         }
     }
@@ -278,10 +245,13 @@ mod tests {
 
     #[tokio::test]
     async fn failed_logins_hold_back_the_next_one() {
-        let session = Session::with_backoff(LoginBackoff {
-            base: Duration::from_millis(200),
-            max: Duration::from_secs(1),
-        });
+        let session = Session::with(
+            Arc::default(),
+            LoginBackoff {
+                base: Duration::from_millis(200),
+                max: Duration::from_secs(1),
+            },
+        );
         let calls = AtomicUsize::new(0);
         let fail = || async {
             calls.fetch_add(1, Ordering::SeqCst);

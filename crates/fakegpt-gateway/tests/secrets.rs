@@ -1,0 +1,196 @@
+//! Secrets never leak: whatever fails, the access token, the session
+//! cookie, the session password and the API key appear in no response,
+//! log line (at every level, from every crate), metric or error message.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure must fail the test"
+)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fakegpt::{FakeGpt, Provider};
+use fakegpt_gateway::{AppState, GatewayConfig};
+use fakegpt_upstream::{Config, Emulator, Fault};
+use serde_json::json;
+
+/// Everything every crate logs, at every level.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+const API_KEY: &str = "sk-gateway-secret-4242";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_appears_anywhere_whatever_fails() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
+
+    let upstream = Emulator::start(Config {
+        token_expires_after: Some(2),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let provider: Arc<dyn Provider> = Arc::new(
+        FakeGpt::builder()
+            .base_url(upstream.url())
+            .login_backoff(Duration::ZERO, Duration::ZERO)
+            .build()
+            .unwrap(),
+    );
+    let mut config = GatewayConfig {
+        api_keys: vec![API_KEY.into()],
+        ..GatewayConfig::default()
+    };
+    config.upstream.retry = fakegpt::RetryPolicy::NONE;
+    config.upstream.timeouts.idle = Some(Duration::from_millis(300));
+    let state = AppState::new(provider, config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(fakegpt_gateway::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+
+    let client = reqwest::Client::new();
+    let mut seen = String::new();
+    let faults: Vec<Option<Fault>> = vec![
+        None,
+        Some(Fault::ServerError),
+        Some(Fault::HtmlForbidden),
+        Some(Fault::TooManyRequests { retry_after: 1 }),
+        Some(Fault::DisconnectMidStream { after_events: 2 }),
+        Some(Fault::StallMidStream { after_events: 1 }),
+        Some(Fault::NoValidEvent),
+        Some(Fault::GarbageLines),
+        Some(Fault::WrongContentType),
+        Some(Fault::OversizedLine {
+            bytes: 20 * 1024 * 1024,
+        }),
+        None,
+        None,
+    ];
+    for (i, fault) in faults.into_iter().enumerate() {
+        if let Some(fault) = fault {
+            upstream.inject(fault, 2);
+        }
+        for stream in [false, true] {
+            let body = json!({"model": "gpt-3.5-turbo", "stream": stream, "messages": [{"role": "user", "content": format!("q{i}")}]});
+            let response = client
+                .post(format!("{url}/v1/chat/completions"))
+                .bearer_auth(API_KEY)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            seen.push_str(&format!("{:?}\n", response.headers()));
+            seen.push_str(&response.text().await.unwrap_or_default());
+        }
+        upstream.state().clear_faults();
+    }
+    // Login failures, after the token is revoked.
+    for fault in [
+        Fault::LoginRejected,
+        Fault::SessionWithoutToken,
+        Fault::LoadsMissingField,
+    ] {
+        upstream.state().revoke_tokens();
+        upstream.inject(fault, 3);
+        let response = client
+            .post(format!("{url}/v1/chat/completions"))
+            .bearer_auth(API_KEY)
+            .json(&json!({"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": "login"}]}))
+            .send()
+            .await
+            .unwrap();
+        seen.push_str(&response.text().await.unwrap());
+        upstream.state().clear_faults();
+    }
+    for (path, key) in [
+        ("/v1/models", "sk-wrong-guess"),
+        ("/readyz", ""),
+        ("/metrics", ""),
+        ("/healthz", ""),
+    ] {
+        let response = client
+            .get(format!("{url}{path}"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        seen.push_str(&response.text().await.unwrap());
+    }
+
+    // What the emulator knows to be secret.
+    let mut secrets = vec![API_KEY.to_owned()];
+    for request in upstream.state().recorded() {
+        if let Some(token) = request
+            .header("x-authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+        {
+            secrets.push(token.to_owned());
+        }
+        if let Some(cookie) = request.header("cookie") {
+            for pair in cookie.split(';') {
+                if let Some((_, value)) = pair.trim().split_once('=') {
+                    secrets.push(value.to_owned());
+                }
+            }
+        }
+        if request.target == "/auth/login" {
+            let body = String::from_utf8_lossy(&request.body).into_owned();
+            for pair in body.split('&') {
+                if let Some(password) = pair.strip_prefix("session_password=") {
+                    secrets.push(password.to_owned());
+                }
+            }
+        }
+    }
+    secrets.sort();
+    secrets.dedup();
+    let counters = upstream.counters();
+    assert!(
+        counters.logins >= 4,
+        "several logins happened: {counters:?}"
+    );
+    assert!(
+        secrets.len() >= 1 + 2 * counters.logins as usize,
+        "tokens, cookies, passwords: {}",
+        secrets.len()
+    );
+
+    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        logs.len() > 10_000,
+        "trace logs were captured ({} bytes)",
+        logs.len()
+    );
+    for secret in &secrets {
+        assert!(secret.len() >= 10, "a real secret: {secret:?}");
+        assert!(
+            !seen.contains(secret.as_str()),
+            "{secret} leaked into a response"
+        );
+        let line = logs.lines().find(|l| l.contains(secret.as_str()));
+        assert!(line.is_none(), "{secret} leaked into the logs: {line:?}");
+    }
+}
