@@ -18,6 +18,7 @@ pub struct FakeGptBuilder {
     roots: Vec<Vec<u8>>,
     login_backoff: LoginBackoff,
     account_cooldown: Duration,
+    pool_idle_timeout: Duration,
 }
 
 impl Default for FakeGptBuilder {
@@ -29,6 +30,7 @@ impl Default for FakeGptBuilder {
             roots: Vec::new(),
             login_backoff: LoginBackoff::default(),
             account_cooldown: Duration::from_secs(60),
+            pool_idle_timeout: Duration::from_secs(90),
         }
     }
 }
@@ -73,6 +75,13 @@ impl FakeGptBuilder {
         self
     }
 
+    /// How long an idle pooled connection to the upstream is kept (default
+    /// 90 s).
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
     /// Checks the settings and builds the provider.
     pub fn build(self) -> Result<FakeGpt, Error> {
         let base = parse_base_url(&self.base_url)?;
@@ -87,7 +96,12 @@ impl FakeGptBuilder {
         }
         let cookies = Arc::new(SessionCookies::for_origin(&base));
         let session = Session::with(Arc::clone(&cookies), self.login_backoff);
-        let clients = http::Clients::new(cookies, http::browser_headers(&base), roots);
+        let clients = http::Clients::new(
+            cookies,
+            http::browser_headers(&base),
+            roots,
+            self.pool_idle_timeout,
+        );
         Ok(FakeGpt {
             inner: Arc::new(Inner {
                 base: base.as_str().trim_end_matches('/').to_owned(),

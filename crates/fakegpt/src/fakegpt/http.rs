@@ -127,6 +127,7 @@ pub struct Clients {
     cookies: Arc<SessionCookies>,
     headers: HeaderMap,
     roots: Vec<reqwest::Certificate>,
+    pool_idle_timeout: Duration,
     cache: Mutex<HashMap<ClientKey, reqwest::Client>>,
 }
 
@@ -137,11 +138,13 @@ impl Clients {
         cookies: Arc<SessionCookies>,
         headers: HeaderMap,
         roots: Vec<reqwest::Certificate>,
+        pool_idle_timeout: Duration,
     ) -> Self {
         Clients {
             cookies,
             headers,
             roots,
+            pool_idle_timeout,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -169,7 +172,8 @@ impl Clients {
             .redirect(reqwest::redirect::Policy::limited(5))
             // Keep the fixed browser Referer on redirects, as a browser keeps its referrer.
             .referer(false)
-            .tcp_nodelay(true);
+            .tcp_nodelay(true)
+            .pool_idle_timeout(self.pool_idle_timeout);
         for root in &self.roots {
             builder = builder.add_root_certificate(root.clone());
         }
