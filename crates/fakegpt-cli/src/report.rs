@@ -43,6 +43,10 @@ impl Failure {
             }
             Error::Status { status, .. } if *status >= 500 => Some("the upstream failed; try again later".into()),
             Error::NoAccounts => Some("the upstream has no shared account free; try again later".into()),
+            Error::Protocol { .. } => Some(
+                "the upstream answered in a way fakegpt does not understand; check that --base-url points at a chat-shared service, or try again"
+                    .into(),
+            ),
             Error::NoValidResponse => Some("the upstream sent no answer text; try again".into()),
             Error::InvalidProxy { .. } => Some("use an http://, https://, socks5:// or socks5h:// URL with a host and port".into()),
             Error::InvalidCertificate(_) => Some("--ca-cert must be a PEM file with one or more certificates".into()),
