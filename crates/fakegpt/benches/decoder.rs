@@ -1,0 +1,77 @@
+//! The event-stream decoder on realistic cumulative streams, beside a plain
+//! `memchr` scan of the same bytes (the practical ceiling: any client must
+//! at least find the line ends).
+//!
+//! ```text
+//! cargo bench -p fakegpt --bench decoder
+//! ```
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use fakegpt::decode::Decoder;
+
+/// A cumulative stream as the upstream sends it: the answer grows
+/// `step` characters per event, each event repeating it whole.
+fn stream(answer: &str, step: usize) -> (Vec<u8>, usize) {
+    let ends: Vec<usize> = answer.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
+    let mut body = Vec::new();
+    let mut events = 0;
+    let mut n = 0;
+    while n < ends.len() {
+        n = (n + step).min(ends.len());
+        let text = &answer[..ends[n - 1]];
+        let event = serde_json::json!({
+            "message": {
+                "id": "4c7d7e1e-4b6a-4f7e-9d3c-8e2f1a0b5c6d",
+                "author": {"role": "assistant", "name": null, "metadata": {}},
+                "create_time": 1_700_000_000.0, "update_time": null,
+                "content": {"content_type": "text", "parts": [text]},
+                "status": "in_progress", "end_turn": null, "weight": 1.0,
+                "metadata": {"message_type": "next", "model_slug": "text-davinci-002-render-sha", "finish_details": null},
+                "recipient": "all"
+            },
+            "conversation_id": "0d9c1f1e-2b3a-4c5d-8e7f-6a5b4c3d2e1f", "error": null
+        });
+        body.extend_from_slice(b"data: ");
+        serde_json::to_writer(&mut body, &event).expect("serialises");
+        body.extend_from_slice(b"\n\n");
+        events += 1;
+    }
+    body.extend_from_slice(b"data: [DONE]\n\n");
+    (body, events)
+}
+
+/// Reads of this size, as a socket would hand them out.
+const READ: usize = 16 * 1024;
+
+fn decode(body: &[u8]) -> usize {
+    let mut decoder = Decoder::new(16 << 20).with_max_answer(16 << 20);
+    let mut total = 0;
+    for chunk in body.chunks(READ) {
+        total += decoder.feed(chunk).map(|d| d.len()).unwrap_or(0);
+    }
+    total + decoder.finish().map(|d| d.len()).unwrap_or(0)
+}
+
+fn memchr_scan(body: &[u8]) -> usize {
+    body.chunks(READ).map(|c| memchr::memchr_iter(b'\n', c).count()).sum()
+}
+
+fn benches(c: &mut Criterion) {
+    for chars in [2_000usize, 32_000] {
+        let answer = fakegpt_upstream::reply_for("benchmark", chars);
+        let answer: String = answer.chars().take(chars).collect();
+        let (body, events) = stream(&answer, 4);
+        assert_eq!(decode(&body), answer.len(), "the decoder yields the whole answer");
+        let mut group = c.benchmark_group(format!("cumulative_{chars}_chars"));
+        group.sample_size(10).throughput(Throughput::Bytes(body.len() as u64));
+        eprintln!("{chars} characters: {} events, {:.1} MB", events, body.len() as f64 / 1e6);
+        group.bench_with_input(BenchmarkId::new("decoder", events), &body, |b, body| b.iter(|| decode(body)));
+        group.bench_with_input(BenchmarkId::new("memchr_scan", events), &body, |b, body| {
+            b.iter(|| memchr_scan(body))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(decoder, benches);
+criterion_main!(decoder);
