@@ -6,13 +6,19 @@
 //! cargo bench -p fakegpt --bench decoder
 //! ```
 
+#![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
+#![allow(clippy::expect_used, reason = "a benchmark's set-up may stop on a broken invariant")]
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use fakegpt::decode::Decoder;
 
 /// A cumulative stream as the upstream sends it: the answer grows
 /// `step` characters per event, each event repeating it whole.
 fn stream(answer: &str, step: usize) -> (Vec<u8>, usize) {
-    let ends: Vec<usize> = answer.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
+    let ends: Vec<usize> = answer
+        .char_indices()
+        .map(|(i, c)| i + c.len_utf8())
+        .collect();
     let mut body = Vec::new();
     let mut events = 0;
     let mut n = 0;
@@ -53,7 +59,9 @@ fn decode(body: &[u8]) -> usize {
 }
 
 fn memchr_scan(body: &[u8]) -> usize {
-    body.chunks(READ).map(|c| memchr::memchr_iter(b'\n', c).count()).sum()
+    body.chunks(READ)
+        .map(|c| memchr::memchr_iter(b'\n', c).count())
+        .sum()
 }
 
 fn benches(c: &mut Criterion) {
@@ -61,11 +69,23 @@ fn benches(c: &mut Criterion) {
         let answer = fakegpt_upstream::reply_for("benchmark", chars);
         let answer: String = answer.chars().take(chars).collect();
         let (body, events) = stream(&answer, 4);
-        assert_eq!(decode(&body), answer.len(), "the decoder yields the whole answer");
+        assert_eq!(
+            decode(&body),
+            answer.len(),
+            "the decoder yields the whole answer"
+        );
         let mut group = c.benchmark_group(format!("cumulative_{chars}_chars"));
-        group.sample_size(10).throughput(Throughput::Bytes(body.len() as u64));
-        eprintln!("{chars} characters: {} events, {:.1} MB", events, body.len() as f64 / 1e6);
-        group.bench_with_input(BenchmarkId::new("decoder", events), &body, |b, body| b.iter(|| decode(body)));
+        group
+            .sample_size(10)
+            .throughput(Throughput::Bytes(body.len() as u64));
+        eprintln!(
+            "{chars} characters: {} events, {:.1} MB",
+            events,
+            body.len() as f64 / 1e6
+        );
+        group.bench_with_input(BenchmarkId::new("decoder", events), &body, |b, body| {
+            b.iter(|| decode(body))
+        });
         group.bench_with_input(BenchmarkId::new("memchr_scan", events), &body, |b, body| {
             b.iter(|| memchr_scan(body))
         });

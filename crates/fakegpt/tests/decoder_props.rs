@@ -119,3 +119,114 @@ proptest! {
         }
     }
 }
+
+/// JSON string content as Python's `json.dumps` writes it (ASCII only).
+fn python_escape(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One event in one of several styles the upstream might use.
+fn styled_event(text: &str, style: u8, message_type: &str, last: bool) -> String {
+    let status = if last {
+        "finished_successfully"
+    } else {
+        "in_progress"
+    };
+    match style % 3 {
+        // Compact, as serde writes it (the emulator).
+        0 => serde_json::json!({
+            "message": {"id": "m", "author": {"role": "assistant"},
+                        "content": {"content_type": "text", "parts": [text]},
+                        "status": status, "metadata": {"message_type": message_type}},
+            "conversation_id": "c", "error": null
+        })
+        .to_string(),
+        // Python's json.dumps: spaces, ASCII-only escapes.
+        1 => format!(
+            r#"{{"message": {{"id": "m", "content": {{"content_type": "text", "parts": ["{}"]}}, "status": "{status}", "metadata": {{"message_type": "{message_type}"}}}}, "error": null}}"#,
+            python_escape(text)
+        ),
+        // Another key order: metadata before content.
+        _ => format!(
+            r#"{{"message":{{"metadata":{{"message_type":"{message_type}"}},"content":{{"parts":[{}]}}}}}}"#,
+            serde_json::to_string(text).unwrap()
+        ),
+    }
+}
+
+/// The reference decoder: the full parser on every line, no fast path.
+fn reference_deltas(body: &[u8]) -> String {
+    let mut tracker = DeltaTracker::new();
+    let mut out = String::new();
+    for line in body.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match fakegpt::decode::parse_line(line) {
+            fakegpt::decode::Line::Done => break,
+            fakegpt::decode::Line::Text(text) => tracker.push(&text, &mut out),
+            fakegpt::decode::Line::Skip => {}
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The fast path never changes what comes out, whatever the event
+    /// styles, revisions, repeats and noise.
+    #[test]
+    fn the_fast_path_matches_the_full_parser(
+        steps in proptest::collection::vec((0u8..6, "[a-z é\"\\\\\\n😀中\t]{0,12}", 0u8..3), 1..25),
+        cuts in proptest::collection::vec(any::<usize>(), 0..30),
+    ) {
+        let mut body = String::new();
+        let mut text = String::new();
+        for (i, (action, piece, style)) in steps.iter().enumerate() {
+            match action {
+                // Grow the answer (most events).
+                0..=2 => text.push_str(piece),
+                // Revise it.
+                3 => text = format!("{piece}{}", text.chars().skip(1).collect::<String>()),
+                // Repeat an older, shorter text.
+                4 => {
+                    let keep = text.chars().count() / 2;
+                    let stale: String = text.chars().take(keep).collect();
+                    body.push_str(&format!("data: {}\n\n", styled_event(&stale, *style, "next", false)));
+                    continue;
+                }
+                // Noise: another message type, a comment, junk.
+                _ => {
+                    body.push_str(&format!("data: {}\n\n: ping\n\ndata: {{junk\n\n", styled_event(piece, *style, "variant", false)));
+                    continue;
+                }
+            }
+            let last = i + 1 == steps.len();
+            body.push_str(&format!("data: {}\n\n", styled_event(&text, *style, "next", last)));
+        }
+        body.push_str("data: [DONE]\n\n");
+        let expected = reference_deltas(body.as_bytes());
+        let got = match decode(body.as_bytes(), &cuts) {
+            Ok(deltas) => deltas.concat(),
+            Err(fakegpt::Error::NoValidResponse) => String::new(),
+            Err(other) => panic!("{other}"),
+        };
+        prop_assert_eq!(got, expected);
+    }
+}

@@ -36,6 +36,21 @@ impl DeltaTracker {
         }
     }
 
+    /// Appends `new` to the reference and to `out`: the caller knows the
+    /// event extends the reference by exactly `new`.
+    pub fn extend(&mut self, new: &str, out: &mut String) {
+        if !new.is_empty() {
+            out.push_str(new);
+            self.reference.push_str(new);
+            self.yielded_any = true;
+        }
+    }
+
+    /// The text new events are compared with.
+    pub fn reference(&self) -> &str {
+        &self.reference
+    }
+
     /// The length in bytes of the text new events are compared with.
     pub fn reference_len(&self) -> usize {
         self.reference.len()

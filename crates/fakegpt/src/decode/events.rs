@@ -19,10 +19,20 @@ pub enum Line<'a> {
 
 /// Classifies one line (without its line ending).
 pub fn parse_line(line: &[u8]) -> Line<'_> {
-    let Some(payload) = line.strip_prefix(b"data:") else {
-        return Line::Skip;
-    };
-    let payload = payload.strip_prefix(b" ").unwrap_or(payload);
+    match data_payload(line) {
+        Some(payload) => parse_payload(payload),
+        None => Line::Skip,
+    }
+}
+
+/// The payload of a `data:` line (one space after the colon dropped).
+pub fn data_payload(line: &[u8]) -> Option<&[u8]> {
+    let payload = line.strip_prefix(b"data:")?;
+    Some(payload.strip_prefix(b" ").unwrap_or(payload))
+}
+
+/// Classifies one `data:` payload with the full JSON parser.
+pub fn parse_payload(payload: &[u8]) -> Line<'_> {
     if payload == b"[DONE]" {
         return Line::Done;
     }

@@ -6,13 +6,14 @@
 
 mod delta;
 mod events;
+mod fast;
 mod lines;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
 pub use delta::DeltaTracker;
-pub use events::{parse_line, Line};
+pub use events::{data_payload, parse_line, parse_payload, Line};
 pub use lines::{LineSplitter, LineTooLong};
 
 use crate::error::{Error, Step};
@@ -29,6 +30,7 @@ pub const DEFAULT_MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 pub struct Decoder {
     lines: LineSplitter,
     tracker: DeltaTracker,
+    fast: fast::Cumulative,
     done: bool,
     max_answer: usize,
 }
@@ -39,6 +41,7 @@ impl Decoder {
         Decoder {
             lines: LineSplitter::new(max_line),
             tracker: DeltaTracker::new(),
+            fast: fast::Cumulative::default(),
             done: false,
             max_answer: DEFAULT_MAX_ANSWER_BYTES,
         }
@@ -60,13 +63,15 @@ impl Decoder {
         let Decoder {
             lines,
             tracker,
+            fast,
             done,
             max_answer,
         } = self;
         let max_answer = *max_answer;
         lines
             .feed(chunk, |line| {
-                Self::line(tracker, done, line, &mut out) && tracker.reference_len() <= max_answer
+                Self::line(tracker, fast, done, line, &mut out)
+                    && tracker.reference_len() <= max_answer
             })
             .map_err(line_too_long)?;
         self.check_answer_size()?;
@@ -93,7 +98,13 @@ impl Decoder {
         let mut out = String::new();
         if !self.done {
             if let Some(line) = self.lines.finish() {
-                Self::line(&mut self.tracker, &mut self.done, &line, &mut out);
+                Self::line(
+                    &mut self.tracker,
+                    &mut self.fast,
+                    &mut self.done,
+                    &line,
+                    &mut out,
+                );
             }
         }
         self.done = true;
@@ -110,14 +121,29 @@ impl Decoder {
         self.done
     }
 
-    fn line(tracker: &mut DeltaTracker, done: &mut bool, line: &[u8], out: &mut String) -> bool {
-        match parse_line(line) {
+    /// One line: `[DONE]` ends the stream; other `data:` payloads go to
+    /// the fast path, and to the full parser when it declines.
+    fn line(
+        tracker: &mut DeltaTracker,
+        fast: &mut fast::Cumulative,
+        done: &mut bool,
+        line: &[u8],
+        out: &mut String,
+    ) -> bool {
+        let Some(payload) = data_payload(line) else {
+            return true;
+        };
+        if payload.len() > 64 && fast.handle(payload, tracker, out) {
+            return true;
+        }
+        match parse_payload(payload) {
             Line::Done => {
                 *done = true;
                 false
             }
             Line::Text(text) => {
                 tracker.push(&text, out);
+                fast.forget();
                 true
             }
             Line::Skip => true,

@@ -1,0 +1,258 @@
+//! The fast path for cumulative events: most of each event repeats the
+//! previous one, so only the part that is new is unescaped and copied.
+//!
+//! For an event whose answer string starts with the raw (still escaped)
+//! bytes of the previous accepted event's string, one `memcmp` proves the
+//! prefix unchanged; only the bytes after it are scanned, checked and
+//! unescaped. The JSON around the string is checked by parsing it with the
+//! string emptied (a few hundred bytes), or skipped when it is byte for
+//! byte the previous event's, which was checked. Anything unusual — other
+//! key orders, revisions, invalid escapes — makes [`Cumulative::handle`]
+//! answer `false`, and the caller uses the full parser instead, so results
+//! never differ from it.
+
+use memchr::memmem;
+
+use super::delta::DeltaTracker;
+use super::events::{parse_payload, Line};
+
+/// What the fast path remembers of the last event whose text is the
+/// tracker's reference.
+#[derive(Debug, Default)]
+pub struct Cumulative {
+    /// That event's `data:` payload.
+    prev: Vec<u8>,
+    /// Where its answer string's content starts and ends in `prev`.
+    raw: (usize, usize),
+    /// Whether `prev` holds such an event.
+    known: bool,
+}
+
+impl Cumulative {
+    /// Forgets the previous event (after the full parser took over).
+    pub fn forget(&mut self) {
+        self.known = false;
+    }
+
+    /// Handles one `data:` payload if it can: appends the new text to `out`
+    /// and updates `tracker`, as the full parser followed by
+    /// [`DeltaTracker::push`] would. Returns `false` to leave the payload
+    /// to the full parser.
+    pub fn handle(&mut self, payload: &[u8], tracker: &mut DeltaTracker, out: &mut String) -> bool {
+        let (prev_start, prev_end) = self.raw;
+        // Where the answer string starts: as in the previous event when the
+        // bytes before it are the same, else found afresh.
+        let same_head = self.known
+            && payload.len() > prev_start
+            && payload[..prev_start] == self.prev[..prev_start];
+        let start = if same_head {
+            prev_start
+        } else {
+            match parts_string(payload) {
+                Some(start) => start,
+                None => return false,
+            }
+        };
+        // Whether the string extends the previous one, raw byte for raw byte.
+        let prev_raw = &self.prev[prev_start..prev_end];
+        let extends = same_head && payload[start..].starts_with(prev_raw);
+        let scan_from = if extends {
+            start + prev_raw.len()
+        } else {
+            start
+        };
+        let Some(end) = string_end(payload, scan_from) else {
+            return false;
+        };
+        let same_tail = same_head && payload[end..] == self.prev[prev_end..];
+        if !same_tail && !skeleton_is_next(payload, start, end) {
+            return false;
+        }
+        if extends {
+            let Some(new) = unescape(&payload[scan_from..end]) else {
+                return false;
+            };
+            if !new.is_empty() {
+                tracker.extend(&new, out);
+                self.remember(payload, start, end);
+            }
+            return true;
+        }
+        let Some(text) = unescape(&payload[start..end]) else {
+            return false;
+        };
+        tracker.push(&text, out);
+        if tracker.reference() == text {
+            self.remember(payload, start, end);
+        }
+        true
+    }
+
+    fn remember(&mut self, payload: &[u8], start: usize, end: usize) {
+        self.prev.clear();
+        self.prev.extend_from_slice(payload);
+        self.raw = (start, end);
+        self.known = true;
+    }
+}
+
+/// Where the content of `"parts": ["…` starts, if the payload has it.
+fn parts_string(payload: &[u8]) -> Option<usize> {
+    let key = memmem::find(payload, b"\"parts\"")? + b"\"parts\"".len();
+    let mut i = skip_ws(payload, key);
+    (payload.get(i) == Some(&b':')).then_some(())?;
+    i = skip_ws(payload, i + 1);
+    (payload.get(i) == Some(&b'[')).then_some(())?;
+    i = skip_ws(payload, i + 1);
+    (payload.get(i) == Some(&b'"')).then_some(i + 1)
+}
+
+fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
+    while bytes
+        .get(i)
+        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    {
+        i += 1;
+    }
+    i
+}
+
+/// The index of the quote closing a JSON string whose content continues
+/// at `from` (a point between escapes).
+fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let at = from + memchr::memchr2(b'"', b'\\', bytes.get(from..)?)?;
+        if bytes[at] == b'"' {
+            return Some(at);
+        }
+        from = at + 2;
+    }
+}
+
+/// Whether the payload with its answer string emptied is a well-formed
+/// `next` event whose first part is that (now empty) string.
+fn skeleton_is_next(payload: &[u8], start: usize, end: usize) -> bool {
+    let mut skeleton = Vec::with_capacity(start + payload.len() - end);
+    skeleton.extend_from_slice(&payload[..start]);
+    skeleton.extend_from_slice(&payload[end..]);
+    matches!(parse_payload(&skeleton), Line::Text(text) if text.is_empty())
+}
+
+/// The text of raw JSON string content, or `None` if it is not valid JSON
+/// string content (bad escape, raw control character, bad UTF-8).
+pub fn unescape(raw: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(raw).ok()?;
+    if !raw.contains(&b'\\') {
+        return (!raw.iter().any(|b| *b < 0x20)).then(|| text.to_owned());
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        let plain = &rest[..at];
+        if plain.bytes().any(|b| b < 0x20) {
+            return None;
+        }
+        out.push_str(plain);
+        // Every valid escape is one ASCII byte after the backslash; checking
+        // that first keeps the slice below on a character boundary.
+        let escape = rest.as_bytes().get(at + 1).filter(|b| b.is_ascii())?;
+        rest = &rest[at + 2..];
+        match escape {
+            b'"' => out.push('"'),
+            b'\\' => out.push('\\'),
+            b'/' => out.push('/'),
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            b'u' => {
+                let (c, used) = unicode_escape(rest)?;
+                out.push(c);
+                rest = &rest[used..];
+            }
+            _ => return None,
+        }
+    }
+    if rest.bytes().any(|b| b < 0x20) {
+        return None;
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Decodes the `XXXX` after `\u` (and a low surrogate's `\uXXXX` after a
+/// high one); returns the character and the bytes used.
+fn unicode_escape(rest: &str) -> Option<(char, usize)> {
+    let hex = |s: &str| -> Option<u32> {
+        u32::from_str_radix(s.get(..4)?, 16)
+            .ok()
+            .filter(|_| s.is_char_boundary(4))
+    };
+    let first = hex(rest)?;
+    match first {
+        0xD800..=0xDBFF => {
+            let low = rest.get(4..)?.strip_prefix("\\u").and_then(hex)?;
+            if !(0xDC00..=0xDFFF).contains(&low) {
+                return None;
+            }
+            let c = char::from_u32(0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00))?;
+            Some((c, 10))
+        }
+        0xDC00..=0xDFFF => None,
+        _ => Some((char::from_u32(first)?, 4)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescape_matches_serde() {
+        for raw in [
+            r#"plain"#,
+            r#"q \" b \\ s \/ \b\f\n\r\t"#,
+            r#"\u00e9 \ud83d\ude00 \u4f60"#,
+            "raw é 😀",
+        ] {
+            let expected: String = serde_json::from_str(&format!("\"{raw}\"")).unwrap();
+            assert_eq!(
+                unescape(raw.as_bytes()).as_deref(),
+                Some(expected.as_str()),
+                "{raw}"
+            );
+        }
+        for bad in [
+            "\\é",
+            r#"\x"#,
+            r#"\u12"#,
+            r#"\ud83d"#,
+            r#"\udc00"#,
+            "tab\there",
+            r#"end\"#,
+        ] {
+            assert_eq!(unescape(bad.as_bytes()), None, "{bad:?}");
+            assert!(
+                serde_json::from_str::<String>(&format!("\"{bad}\"")).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn strings_end_at_the_first_unescaped_quote() {
+        let bytes = br#"ab\"c\\" rest"#;
+        assert_eq!(string_end(bytes, 0), Some(7));
+        assert_eq!(string_end(br#"abc\"#, 0), None);
+    }
+
+    #[test]
+    fn the_parts_string_is_found_with_or_without_spaces() {
+        let compact = br#"{"message":{"content":{"content_type":"text","parts":["hi"]}}}"#;
+        assert_eq!(&compact[parts_string(compact).unwrap()..][..2], b"hi");
+        let spaced = br#"{"message": {"content": {"parts" : [ "hi"]}}}"#;
+        assert_eq!(&spaced[parts_string(spaced).unwrap()..][..2], b"hi");
+        assert_eq!(parts_string(br#"{"parts": [1]}"#), None);
+    }
+}
