@@ -23,11 +23,13 @@ fn main() -> ExitCode {
         Err(err) => return report::usage(err),
     };
     init_logging(matches!(args.command, cli::Command::Serve(_)));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // One chat is one task: a single-threaded runtime spares the
+    // cross-thread wake-ups that would otherwise cost more than decoding.
+    let mut builder = match args.command {
+        cli::Command::Chat(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             return report::fail(&format!("could not start the async runtime: {err}"), None)

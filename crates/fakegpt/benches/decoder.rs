@@ -6,8 +6,14 @@
 //! cargo bench -p fakegpt --bench decoder
 //! ```
 
-#![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
-#![allow(clippy::expect_used, reason = "a benchmark's set-up may stop on a broken invariant")]
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+#![allow(
+    clippy::expect_used,
+    reason = "a benchmark's set-up may stop on a broken invariant"
+)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use fakegpt::decode::Decoder;

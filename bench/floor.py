@@ -1,0 +1,58 @@
+"""The floor any client must pay for one answer: receive the bytes (curl
+into /dev/null, logged in as a client would be) plus one pass over them to
+find the line ends. Prints the CPU seconds of each and the body size.
+
+usage: python floor.py URL PROMPT
+"""
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def curl(*args: str) -> bytes:
+    return subprocess.run(["curl", "-sS", *args], check=True, capture_output=True).stdout
+
+
+def main() -> None:
+    url, prompt = sys.argv[1], sys.argv[2]
+    jar = tempfile.NamedTemporaryFile(delete=False).name
+    loads = json.loads(curl(f"{url}/api/loads"))["loads"]
+    form = urllib.parse.urlencode({"token_key": loads[0]["token_id"], "session_password": "abcdefghij"})
+    curl("-c", jar, "-b", jar, "-L", "-d", form, f"{url}/auth/login")
+    token = json.loads(curl("-b", jar, f"{url}/api/auth/session"))["accessToken"]
+    body = json.dumps({
+        "action": "next",
+        "messages": [{"id": "1", "author": {"role": "user"}, "content": {"content_type": "text", "parts": [prompt]}, "metadata": {}}],
+        "parent_message_id": "2", "model": "text-davinci-002-render-sha",
+    })
+    out = tempfile.NamedTemporaryFile(delete=False).name
+    before = children_cpu()
+    subprocess.run(
+        ["curl", "-sS", "-b", jar, "-H", f"X-Authorization: Bearer {token}", "-H", "Content-Type: application/json",
+         "-d", body, "-o", "/dev/null", "-w", "%{size_download}", f"{url}/api/conversation"],
+        check=True, capture_output=True,
+    )
+    receive = children_cpu() - before
+    # The bytes themselves, for the scan (fetched again, not measured).
+    subprocess.run(
+        ["curl", "-sS", "-b", jar, "-H", f"X-Authorization: Bearer {token}", "-H", "Content-Type: application/json",
+         "-d", body, "-o", out, f"{url}/api/conversation"],
+        check=True,
+    )
+    size = os.path.getsize(out)
+    os.remove(jar)
+    print(f"{receive:.4f} {size} {out}")
+
+
+main()
