@@ -265,6 +265,9 @@ pub struct EmulationArgs {
     /// Access tokens expire after this many conversations.
     #[arg(long, value_name = "N")]
     pub token_expires_after: Option<u64>,
+    /// Compress answers (gzip, brotli or zstd, as the client accepts).
+    #[arg(long)]
+    pub compress: bool,
 }
 
 impl EmulationArgs {
@@ -278,6 +281,7 @@ impl EmulationArgs {
             split_writes: self.split_writes,
             noise: self.noise,
             token_expires_after: self.token_expires_after,
+            compress: self.compress,
             ..fakegpt_upstream::Config::default()
         }
     }
@@ -293,6 +297,7 @@ impl Default for EmulationArgs {
             split_writes: false,
             noise: false,
             token_expires_after: None,
+            compress: false,
         }
     }
 }

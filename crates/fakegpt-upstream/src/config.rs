@@ -49,6 +49,9 @@ pub struct Config {
     pub token_expires_after: Option<u64>,
     /// Seed for the random write sizes, so a run can be repeated.
     pub seed: u64,
+    /// Compress answers (gzip, brotli or zstd, as the client accepts).
+    /// Decided when the emulator starts.
+    pub compress: bool,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             login_redirect: true,
             token_expires_after: None,
             seed: 1,
+            compress: false,
         }
     }
 }

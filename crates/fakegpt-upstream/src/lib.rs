@@ -83,8 +83,16 @@ impl Emulator {
         L: axum::serve::Listener,
         L::Addr: std::fmt::Debug,
     {
+        let compress = config.compress;
         let state = State::new(config);
-        let router = routes::router(Arc::clone(&state));
+        let mut router = routes::router(Arc::clone(&state));
+        if compress {
+            // The default predicate leaves event streams alone; compressing
+            // them is the point here.
+            let predicate = tower_http::compression::predicate::SizeAbove::new(32);
+            router = router
+                .layer(tower_http::compression::CompressionLayer::new().compress_when(predicate));
+        }
         let task = tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, router).await {
                 tracing::error!(%err, "the emulator stopped");

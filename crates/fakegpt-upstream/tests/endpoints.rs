@@ -243,3 +243,44 @@ async fn faults_answer_as_configured() {
     assert_eq!(send().await.unwrap().status(), 200, "faults are used up");
     assert_eq!(emulator.counters().faults, 2);
 }
+
+#[tokio::test]
+async fn answers_are_compressed_when_asked_and_configured() {
+    let emulator = Emulator::start(Config {
+        compress: true,
+        reply_chars: 3_000,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let (cookie, token) = login(&emulator).await;
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_zstd()
+        .build()
+        .unwrap();
+    let mut sizes = Vec::new();
+    for encoding in ["identity", "gzip", "br", "zstd"] {
+        let response = raw
+            .post(format!("{}/api/conversation", emulator.url()))
+            .header("x-authorization", format!("Bearer {token}"))
+            .header("cookie", &cookie)
+            .header("accept-encoding", encoding)
+            .json(&body("squeeze"))
+            .send()
+            .await
+            .unwrap();
+        let used = response
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            used.as_deref(),
+            (encoding != "identity").then_some(encoding)
+        );
+        sizes.push(response.bytes().await.unwrap().len());
+    }
+    // A cumulative stream shrinks by far more than ordinary text does.
+    assert!(sizes[1..].iter().all(|s| s * 20 < sizes[0]), "{sizes:?}");
+}

@@ -622,3 +622,29 @@ async fn the_first_text_has_its_own_time_limit() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn compressed_answers_are_asked_for_and_decoded() {
+    let upstream = emulator(Config {
+        compress: true,
+        reply_chars: 3_000,
+        ..Config::default()
+    })
+    .await;
+    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let text = collect(&provider, request("squeeze"))
+        .await
+        .unwrap()
+        .concat();
+    assert_eq!(text, upstream.reply_for("squeeze"));
+    let recorded = upstream.state().recorded();
+    let asked = recorded
+        .last()
+        .unwrap()
+        .header("accept-encoding")
+        .unwrap()
+        .to_owned();
+    for encoding in ["gzip", "br", "zstd"] {
+        assert!(asked.contains(encoding), "{asked}");
+    }
+}
