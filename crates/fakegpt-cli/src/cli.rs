@@ -25,6 +25,52 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the emulator of the chat-shared service on 127.0.0.1.
     Upstream(UpstreamArgs),
+    /// Send a load of chats to an OpenAI-compatible endpoint (--openai) or
+    /// through the library to an upstream, and report latency and rate.
+    Bench(BenchArgs),
+}
+
+/// `fakegpt bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// An OpenAI-compatible API base URL (e.g. http://127.0.0.1:1337/v1);
+    /// without it, the library talks to the upstream directly.
+    #[arg(long, value_name = "URL")]
+    pub openai: Option<String>,
+
+    /// The API key for --openai.
+    #[arg(long, env = "FAKEGPT_BENCH_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    #[command(flatten)]
+    pub upstream: UpstreamChoice,
+
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
+
+    /// Requests in all.
+    #[arg(long, short = 'n', default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub requests: u64,
+
+    /// Requests in flight at once.
+    #[arg(long, short = 'c', default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub concurrency: u64,
+
+    /// Ask for whole answers instead of streams (--openai only).
+    #[arg(long)]
+    pub no_stream: bool,
+
+    /// The prompt; each request appends its number.
+    #[arg(long, default_value = "Tell me a joke")]
+    pub prompt: String,
+
+    /// The model to ask for (--openai only).
+    #[arg(long, default_value = "gpt-3.5-turbo")]
+    pub model: String,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the upstream is: a URL, or an emulator started in-process.

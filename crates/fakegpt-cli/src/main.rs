@@ -3,9 +3,10 @@
 //! Thin wiring over the libraries: [`cli`] declares the arguments,
 //! [`provider`] builds the provider they describe, [`chat`] streams answers
 //! to the terminal, [`serve`] runs the OpenAI-compatible gateway,
-//! [`upstream`] runs the emulator, and [`report`] turns failures into one
-//! line with a hint.
+//! [`upstream`] runs the emulator, [`bench`] measures a load, and
+//! [`report`] turns failures into one line with a hint.
 
+mod bench;
 mod chat;
 mod cli;
 mod provider;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
             cli::Command::Chat(chat) => chat::run(chat).await,
             cli::Command::Serve(serve) => serve::run(serve).await,
             cli::Command::Upstream(upstream) => upstream::run(upstream).await,
+            cli::Command::Bench(bench) => bench::run(bench).await,
         }
     });
     // Streams left open (an emulator's stalled ones) must not hold up the exit.

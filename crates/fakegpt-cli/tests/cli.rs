@@ -397,3 +397,26 @@ fn serve_answers_openai_requests_and_stops_cleanly_on_sigterm() {
         "no keys in logs: {log}"
     );
 }
+
+#[test]
+fn bench_reports_a_load_as_json_and_fails_cleanly() {
+    let output = fakegpt()
+        .args(["bench", "--local", "-n", "20", "-c", "4", "--json"])
+        .bounded();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_str(&text(&output.stdout)).unwrap();
+    assert_eq!(
+        (report["completed"].as_u64(), report["failed"].as_u64()),
+        (Some(20), Some(0))
+    );
+    assert!(report["chunks"].as_u64().unwrap() > 20);
+    assert!(report["time_to_first_token_ms"]["p99"].as_f64().unwrap() > 0.0);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/v1", closed.local_addr().unwrap());
+    drop(closed);
+    let failed = fakegpt()
+        .args(["bench", "--openai", &dead, "-n", "3"])
+        .bounded();
+    assert!(one_line_failure(&failed).contains("every request failed"));
+}

@@ -38,6 +38,10 @@ pub async fn serve(
     state: Arc<State>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, routes::router(state))
         .with_graceful_shutdown(shutdown)
         .await
@@ -63,7 +67,13 @@ impl Emulator {
         listener: tokio::net::TcpListener,
         config: Config,
     ) -> std::io::Result<Emulator> {
+        use axum::serve::ListenerExt;
         let addr = listener.local_addr()?;
+        // Events are small writes: without TCP_NODELAY, Nagle's algorithm
+        // holds the last one back until the client's delayed ACK (~40 ms).
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         Ok(Self::spawn(listener, addr, config, None))
     }
 

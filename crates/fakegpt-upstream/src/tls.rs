@@ -68,6 +68,7 @@ impl axum::serve::Listener for TlsListener {
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             };
+            let _ = stream.set_nodelay(true);
             let handshake = self.acceptor.accept(stream);
             match tokio::time::timeout(Duration::from_secs(5), handshake).await {
                 Ok(Ok(tls)) => return (tls, addr),

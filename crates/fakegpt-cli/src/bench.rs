@@ -1,0 +1,333 @@
+//! `fakegpt bench`: a load tool for an OpenAI-compatible endpoint (such as
+//! `fakegpt serve`) or for the library talking to an upstream directly.
+//! Sends N requests at concurrency C and reports requests per second, time
+//! to first token, the gaps between chunks, whole-request latency and the
+//! client's own CPU time.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fakegpt::{ChatRequest, FakeGpt, Message, Provider, RequestOptions};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::cli::BenchArgs;
+use crate::report::Failure;
+
+/// What one request measured.
+#[derive(Debug, Default)]
+struct Sample {
+    first: Option<Duration>,
+    gaps: Vec<Duration>,
+    total: Duration,
+    chunks: usize,
+    error: Option<String>,
+}
+
+/// Where the load goes.
+#[derive(Clone)]
+enum Target {
+    OpenAi {
+        client: reqwest::Client,
+        url: String,
+        key: Option<String>,
+        model: String,
+    },
+    Library {
+        provider: FakeGpt,
+        options: RequestOptions,
+    },
+}
+
+/// Runs `fakegpt bench`.
+pub async fn run(args: BenchArgs) -> Result<(), Failure> {
+    let requests = usize::try_from(args.requests).unwrap_or(usize::MAX);
+    let concurrency = usize::try_from(args.concurrency)
+        .unwrap_or(1)
+        .clamp(1, requests);
+    let (target, label, _emulator) = match &args.openai {
+        Some(url) => {
+            let client = reqwest::Client::builder()
+                .tcp_nodelay(true)
+                .pool_max_idle_per_host(concurrency)
+                .build()
+                .map_err(|e| {
+                    Failure::new(
+                        format!("could not set up the HTTP client: {e}"),
+                        "try again",
+                    )
+                })?;
+            let target = Target::OpenAi {
+                client,
+                url: format!("{}/chat/completions", url.trim_end_matches('/')),
+                key: args.api_key.clone(),
+                model: args.model.clone(),
+            };
+            (target, format!("{url} (OpenAI API)"), None)
+        }
+        None => {
+            let upstream = crate::provider::connect(&args.upstream).await?;
+            let options = args
+                .timeouts
+                .to_options(args.upstream.proxy.clone())
+                .map_err(|e| Failure::new(e, "see fakegpt bench --help"))?;
+            let label = format!("{} (library)", upstream.provider.url());
+            let target = Target::Library {
+                provider: upstream.provider,
+                options,
+            };
+            (target, label, upstream.emulator)
+        }
+    };
+    if let Target::Library { provider, options } = &target {
+        // Log in before the clock starts, as a long-running client would have.
+        provider
+            .ensure_session(options)
+            .await
+            .map_err(|e| Failure::from_error(&e, false))?;
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (target, next, prompt) = (target.clone(), Arc::clone(&next), args.prompt.clone());
+            let stream = !args.no_stream;
+            tokio::spawn(async move {
+                let mut samples = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= requests {
+                        return samples;
+                    }
+                    samples.push(one(&target, &format!("{prompt} #{i}"), stream).await);
+                }
+            })
+        })
+        .collect();
+    let mut samples = Vec::with_capacity(requests);
+    for worker in workers {
+        samples.extend(worker.await.unwrap_or_default());
+    }
+    let wall = started.elapsed();
+    let cpu = cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    let report = Report::new(&samples, wall, cpu, concurrency, !args.no_stream, &label);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        report.print();
+    }
+    if report.completed == 0 {
+        let first_error = samples
+            .iter()
+            .find_map(|s| s.error.clone())
+            .unwrap_or_default();
+        return Err(Failure::new(
+            format!("every request failed; the first: {first_error}"),
+            "check the URL, the API key and that the server is running",
+        ));
+    }
+    Ok(())
+}
+
+async fn one(target: &Target, prompt: &str, stream: bool) -> Sample {
+    let started = Instant::now();
+    let mut sample = Sample::default();
+    let mut last = started;
+    let mut chunk_seen = |sample: &mut Sample| {
+        let now = Instant::now();
+        match sample.first {
+            None => sample.first = Some(now - started),
+            Some(_) => sample.gaps.push(now - last),
+        }
+        last = now;
+        sample.chunks += 1;
+    };
+    let outcome: Result<(), String> = async {
+        match target {
+            Target::Library { provider, options } => {
+                let mut request = ChatRequest::new("gpt-3.5-turbo", vec![Message::user(prompt)]);
+                request.options = options.clone();
+                let mut answer = provider.chat(request).await.map_err(|e| e.to_string())?;
+                while let Some(chunk) = answer.next().await {
+                    chunk.map_err(|e| e.to_string())?;
+                    chunk_seen(&mut sample);
+                }
+                Ok(())
+            }
+            Target::OpenAi { client, url, key, model } => {
+                let body = serde_json::json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": prompt}]});
+                let mut request = client.post(url).json(&body);
+                if let Some(key) = key {
+                    request = request.bearer_auth(key);
+                }
+                let response = request.send().await.map_err(|e| e.to_string())?;
+                let status = response.status();
+                if !status.is_success() {
+                    return Err(format!("HTTP {status}"));
+                }
+                if !stream {
+                    let value: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+                    value["choices"][0]["message"]["content"].as_str().ok_or("no content in the answer")?;
+                    chunk_seen(&mut sample);
+                    return Ok(());
+                }
+                let mut body = response.bytes_stream();
+                let mut pending = Vec::new();
+                while let Some(bytes) = body.next().await {
+                    pending.extend_from_slice(&bytes.map_err(|e| e.to_string())?);
+                    while let Some(end) = pending.windows(2).position(|w| w == b"\n\n") {
+                        let event: Vec<u8> = pending.drain(..end + 2).collect();
+                        let Some(data) = event.strip_prefix(b"data: ") else { continue };
+                        let data = &data[..data.len() - 2];
+                        if data == b"[DONE]" {
+                            return Ok(());
+                        }
+                        let value: serde_json::Value = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+                        if let Some(error) = value.get("error") {
+                            return Err(error["message"].as_str().unwrap_or("an error event").to_owned());
+                        }
+                        if value["choices"][0]["delta"]["content"].as_str().is_some_and(|c| !c.is_empty()) {
+                            chunk_seen(&mut sample);
+                        }
+                    }
+                }
+                Err("the stream ended without [DONE]".into())
+            }
+        }
+    }
+    .await;
+    sample.total = started.elapsed();
+    sample.error = outcome.err();
+    sample
+}
+
+/// The process's CPU time (user + system) so far, from /proc (Linux).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on every Linux that matters here.
+    Some(ticks / 100.0)
+}
+
+/// Latency percentiles, in milliseconds.
+#[derive(Debug, Serialize)]
+struct Percentiles {
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Percentiles {
+    fn of(mut values: Vec<Duration>) -> Option<Percentiles> {
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_unstable();
+        let at = |q: f64| {
+            let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+            values[rank - 1].as_secs_f64() * 1000.0
+        };
+        Some(Percentiles {
+            p50: at(0.50),
+            p99: at(0.99),
+            max: at(1.0),
+        })
+    }
+}
+
+/// What `fakegpt bench` prints.
+#[derive(Debug, Serialize)]
+struct Report {
+    target: String,
+    streaming: bool,
+    concurrency: usize,
+    requests: usize,
+    completed: usize,
+    failed: usize,
+    seconds: f64,
+    requests_per_second: f64,
+    chunks: usize,
+    time_to_first_token_ms: Option<Percentiles>,
+    inter_chunk_ms: Option<Percentiles>,
+    request_ms: Option<Percentiles>,
+    client_cpu_seconds: Option<f64>,
+    errors: Vec<String>,
+}
+
+impl Report {
+    fn new(
+        samples: &[Sample],
+        wall: Duration,
+        cpu: Option<f64>,
+        concurrency: usize,
+        streaming: bool,
+        target: &str,
+    ) -> Self {
+        let ok: Vec<&Sample> = samples.iter().filter(|s| s.error.is_none()).collect();
+        let mut errors: Vec<String> = samples.iter().filter_map(|s| s.error.clone()).collect();
+        errors.sort();
+        errors.dedup();
+        errors.truncate(5);
+        Report {
+            target: target.to_owned(),
+            streaming,
+            concurrency,
+            requests: samples.len(),
+            completed: ok.len(),
+            failed: samples.len() - ok.len(),
+            seconds: wall.as_secs_f64(),
+            requests_per_second: ok.len() as f64 / wall.as_secs_f64().max(1e-9),
+            chunks: ok.iter().map(|s| s.chunks).sum(),
+            time_to_first_token_ms: Percentiles::of(ok.iter().filter_map(|s| s.first).collect()),
+            inter_chunk_ms: Percentiles::of(
+                ok.iter().flat_map(|s| s.gaps.iter().copied()).collect(),
+            ),
+            request_ms: Percentiles::of(ok.iter().map(|s| s.total).collect()),
+            client_cpu_seconds: cpu,
+            errors,
+        }
+    }
+
+    fn print(&self) {
+        let mode = if self.streaming {
+            "streaming"
+        } else {
+            "whole answers"
+        };
+        println!(
+            "fakegpt bench: {} requests, concurrency {}, {mode}, {}",
+            self.requests, self.concurrency, self.target
+        );
+        println!(
+            "  completed {}, failed {} in {:.2} s: {:.1} requests/s, {} chunks",
+            self.completed, self.failed, self.seconds, self.requests_per_second, self.chunks
+        );
+        let line = |name: &str, p: &Option<Percentiles>| {
+            if let Some(p) = p {
+                println!(
+                    "  {name:<20} p50 {:>9.3} ms   p99 {:>9.3} ms   max {:>9.3} ms",
+                    p.p50, p.p99, p.max
+                );
+            }
+        };
+        line("time to first token", &self.time_to_first_token_ms);
+        line("between chunks", &self.inter_chunk_ms);
+        line("whole request", &self.request_ms);
+        if let Some(cpu) = self.client_cpu_seconds {
+            let per = cpu * 1000.0 / self.completed.max(1) as f64;
+            println!("  client CPU {cpu:.2} s ({per:.3} ms per completed request)");
+        }
+        for error in &self.errors {
+            println!("  error: {error}");
+        }
+    }
+}
