@@ -21,28 +21,33 @@ trait Bounded {
 
 impl Bounded for Command {
     fn bounded(&mut self) -> Output {
-        use std::sync::atomic::{AtomicBool, Ordering};
         let child = self
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let pid = child.id().to_string();
-        let done = std::sync::Arc::new(AtomicBool::new(false));
-        let watching = std::sync::Arc::clone(&done);
-        std::thread::spawn(move || {
-            for _ in 0..600 {
-                if watching.load(Ordering::SeqCst) {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            let _ = Command::new("kill").args(["-9", &pid]).status();
-        });
+        let done = watchdog(child.id(), 60);
         let output = child.wait_with_output().unwrap();
-        done.store(true, Ordering::SeqCst);
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
         output
     }
+}
+
+/// Kills process `pid` after `seconds` unless the returned flag is set
+/// first, so that a hang fails a test instead of stalling the suite.
+fn watchdog(pid: u32, seconds: u64) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watching = std::sync::Arc::clone(&done);
+    std::thread::spawn(move || {
+        for _ in 0..seconds * 10 {
+            if watching.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    });
+    done
 }
 
 /// A command with no inherited `FAKEGPT_*` settings.
@@ -383,12 +388,9 @@ fn serve_answers_openai_requests_and_stops_cleanly_on_sigterm() {
         .status()
         .unwrap()
         .success());
-    let watchdog_pid = pid.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(30));
-        let _ = Command::new("kill").args(["-9", &watchdog_pid]).status();
-    });
+    let done = watchdog(server.id(), 30);
     let output = server.wait_with_output().unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(output.status.code(), Some(0));
     let log = text(&output.stderr);
     assert!(log.contains("shutting down"), "{log}");

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fakegpt::{ChatRequest, FakeGpt, Message, Provider, RetryPolicy, Timeouts};
-use fakegpt_gateway::{AppState, GatewayConfig};
+use fakegpt_gateway::{GatewayConfig, Running};
 use fakegpt_upstream::{Config, Emulator, Fault};
 use futures_util::StreamExt;
 
@@ -148,14 +148,8 @@ async fn gateway(fault: &Fault, times: u64, expect: Expect, status: u16) {
         let mut config = GatewayConfig::default();
         config.upstream.retry = RetryPolicy::NONE;
         config.upstream.timeouts = timeouts();
-        let state = AppState::new(provider, config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(fakegpt_gateway::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
+        let gateway = Running::start(provider, config).await.unwrap();
+        let url = gateway.url.clone();
         let body = serde_json::json!({"model": "gpt-3.5-turbo", "stream": stream, "messages": [{"role": "user", "content": PROMPT}]});
         let response = reqwest::Client::new()
             .post(format!("{url}/v1/chat/completions"))

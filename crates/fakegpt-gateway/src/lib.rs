@@ -148,3 +148,58 @@ pub async fn serve(
         }
     }
 }
+
+/// A gateway serving on a free loopback port in the background, for tests
+/// and for programs that embed it.
+pub struct Running {
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its shared state (settings, metrics, readiness).
+    pub state: Arc<AppState>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Starts `provider` behind a gateway with `config` on `127.0.0.1`.
+    pub async fn start(
+        provider: Arc<dyn fakegpt::Provider>,
+        config: GatewayConfig,
+    ) -> std::io::Result<Running> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let state = AppState::new(provider, config);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, Arc::clone(&state), async {
+            let _ = stopped.await;
+        }));
+        Ok(Running {
+            url,
+            state,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Begins the graceful shutdown (see [`serve`]) without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Shuts down gracefully and waits until the server has stopped.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        self.begin_shutdown();
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(err) => Err(std::io::Error::other(err)),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use fakegpt::{FakeGpt, Provider, Timeouts};
 use fakegpt_gateway::openai::{ChatCompletion, ChatCompletionChunk};
-use fakegpt_gateway::{AppState, GatewayConfig};
+use fakegpt_gateway::{AppState, GatewayConfig, Running};
 use fakegpt_upstream::{Config, Emulator, Fault};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -20,8 +20,7 @@ struct Gateway {
     url: String,
     upstream: Emulator,
     state: Arc<AppState>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    running: Running,
 }
 
 impl Gateway {
@@ -34,23 +33,12 @@ impl Gateway {
                 .build()
                 .unwrap(),
         );
-        let state = AppState::new(provider, config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(fakegpt_gateway::serve(
-            listener,
-            Arc::clone(&state),
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let running = Running::start(provider, config).await.unwrap();
         Gateway {
-            url,
+            url: running.url.clone(),
+            state: Arc::clone(&running.state),
             upstream,
-            state,
-            stop: Some(stop),
-            task,
+            running,
         }
     }
 
@@ -605,7 +593,7 @@ async fn shutdown_finishes_streams_in_flight_and_refuses_new_connections() {
     let mut gw = Gateway::start(upstream, GatewayConfig::default()).await;
     let response = gw.post(streaming("finish me")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    gw.stop.take().unwrap().send(()).unwrap();
+    gw.running.begin_shutdown();
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(!gw.state.accepting.load(std::sync::atomic::Ordering::SeqCst));
     let refused = reqwest::Client::new()
@@ -618,9 +606,8 @@ async fn shutdown_finishes_streams_in_flight_and_refuses_new_connections() {
         text.ends_with("data: [DONE]\n\n"),
         "the stream in flight finished"
     );
-    let served = tokio::time::timeout(Duration::from_secs(10), gw.task)
+    let served = tokio::time::timeout(Duration::from_secs(10), gw.running.shutdown())
         .await
-        .unwrap()
         .unwrap();
     assert!(served.is_ok());
 }
@@ -636,13 +623,11 @@ async fn shutdown_cuts_streams_still_running_after_the_grace_period() {
         shutdown_grace: Duration::from_millis(300),
         ..GatewayConfig::default()
     };
-    let mut gw = Gateway::start(upstream, config).await;
+    let gw = Gateway::start(upstream, config).await;
     let response = gw.post(streaming("too long")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    gw.stop.take().unwrap().send(()).unwrap();
-    let served = tokio::time::timeout(Duration::from_secs(10), gw.task)
+    let served = tokio::time::timeout(Duration::from_secs(10), gw.running.shutdown())
         .await
-        .unwrap()
         .unwrap();
     assert!(
         served.is_ok(),

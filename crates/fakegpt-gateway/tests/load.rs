@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fakegpt::{FakeGpt, Provider, RetryPolicy};
-use fakegpt_gateway::{AppState, GatewayConfig};
+use fakegpt_gateway::{GatewayConfig, Running};
 use fakegpt_upstream::{Config, Emulator, Fault};
 use serde_json::{json, Value};
 
@@ -114,14 +114,8 @@ async fn concurrent_streams_under_faults_end_cleanly_and_leak_nothing() {
         ..RetryPolicy::default()
     };
     config.upstream.timeouts.idle = Some(Duration::from_secs(5));
-    let state = AppState::new(provider, config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(fakegpt_gateway::serve(
-        listener,
-        Arc::clone(&state),
-        std::future::pending(),
-    ));
+    let gateway = Running::start(provider, config).await.unwrap();
+    let (url, state) = (gateway.url.clone(), Arc::clone(&gateway.state));
     let baseline = open_fds();
 
     for (fault, times) in [

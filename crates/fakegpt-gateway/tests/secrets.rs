@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fakegpt::{FakeGpt, Provider};
-use fakegpt_gateway::{AppState, GatewayConfig};
+use fakegpt_gateway::{GatewayConfig, Running};
 use fakegpt_upstream::{Config, Emulator, Fault};
 use serde_json::json;
 
@@ -62,14 +62,8 @@ async fn no_secret_appears_anywhere_whatever_fails() {
     };
     config.upstream.retry = fakegpt::RetryPolicy::NONE;
     config.upstream.timeouts.idle = Some(Duration::from_millis(300));
-    let state = AppState::new(provider, config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(fakegpt_gateway::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    let gateway = Running::start(provider, config).await.unwrap();
+    let url = gateway.url.clone();
 
     let client = reqwest::Client::new();
     let mut seen = String::new();
