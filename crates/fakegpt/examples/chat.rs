@@ -1,4 +1,4 @@
-//! The seed's first example in Rust, runnable offline:
+//! gpt4free's FakeGpt example ("Tell me a joke.") in Rust, runnable offline:
 //!
 //! ```text
 //! cargo run -p fakegpt --example chat -- "Tell me a joke."
