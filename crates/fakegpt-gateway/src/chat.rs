@@ -242,8 +242,9 @@ impl Answer {
             let mut text = String::new();
             let role = Delta { role: Some("assistant".into()), content: Some(String::new()) };
             let mut frames = frame(&self.chunk(role, None, usage_field()));
+            let content_frame = ContentFrame::new(&self.chunk(content(String::new()), None, usage_field()));
             text.push_str(&first);
-            frames.extend_from_slice(&frame(&self.chunk(content(first), None, usage_field())));
+            content_frame.write(&first, &mut frames);
             yield Ok(Bytes::from(frames));
             let mut failure = None;
             let cut = crate::state::cut(state.cut.subscribe());
@@ -259,7 +260,9 @@ impl Answer {
                 match item {
                     Some(Ok(delta)) => {
                         text.push_str(&delta);
-                        yield Ok(Bytes::from(frame(&self.chunk(content(delta), None, usage_field()))));
+                        let mut bytes = Vec::with_capacity(content_frame.len() + delta.len() + 8);
+                        content_frame.write(&delta, &mut bytes);
+                        yield Ok(Bytes::from(bytes));
                     }
                     Some(Err(err)) => {
                         failure = Some(ApiError::from_provider(&err));
@@ -291,6 +294,50 @@ impl Answer {
     }
 }
 
+/// A content chunk's event, serialised once per answer around a hole for
+/// the delta: per delta, only the delta itself is escaped and copied. Its
+/// output is byte for byte what serialising the whole chunk gives.
+struct ContentFrame {
+    prefix: Vec<u8>,
+    suffix: Vec<u8>,
+}
+
+impl ContentFrame {
+    /// Splits `template` (a chunk whose content is empty) around its
+    /// content string.
+    fn new(template: &ChatCompletionChunk) -> Self {
+        let whole = frame(template);
+        let hole = br#""content":"""#;
+        match whole.windows(hole.len()).position(|w| w == hole) {
+            Some(at) => {
+                let start = at + hole.len() - 2;
+                ContentFrame {
+                    prefix: whole[..start].to_vec(),
+                    suffix: whole[start + 2..].to_vec(),
+                }
+            }
+            // Unreachable with the types above; stays correct if it were not.
+            None => ContentFrame {
+                prefix: Vec::new(),
+                suffix: whole,
+            },
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.prefix.len() + self.suffix.len()
+    }
+
+    /// Appends the event for `delta` to `out`.
+    fn write(&self, delta: &str, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.prefix);
+        if serde_json::to_writer(&mut *out, delta).is_err() {
+            out.extend_from_slice(b"\"\"");
+        }
+        out.extend_from_slice(&self.suffix);
+    }
+}
+
 fn content(text: String) -> Delta {
     Delta {
         role: None,
@@ -306,4 +353,40 @@ fn frame<T: Serialize>(value: &T) -> Vec<u8> {
     }
     out.extend_from_slice(b"\n\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_frames_match_serialising_the_whole_chunk() {
+        for null in [false, true] {
+            let answer = Answer {
+                id: "chatcmpl-1".into(),
+                created: 7,
+                model: "gpt-3.5-turbo".into(),
+                prompt_tokens: 1,
+            };
+            let usage = || {
+                if null {
+                    UsageField::Null
+                } else {
+                    UsageField::Absent
+                }
+            };
+            let template = answer.chunk(content(String::new()), None, usage());
+            let frames = ContentFrame::new(&template);
+            assert!(!frames.prefix.is_empty());
+            for delta in ["", "plain", "q\"uote \\ back\nslash", "é 😀 中", "\u{1}"] {
+                let mut fast = Vec::new();
+                frames.write(delta, &mut fast);
+                let slow = frame(&answer.chunk(content(delta.to_owned()), None, usage()));
+                assert_eq!(
+                    String::from_utf8(fast).unwrap(),
+                    String::from_utf8(slow).unwrap()
+                );
+            }
+        }
+    }
 }
