@@ -38,13 +38,19 @@ pub async fn serve(
     state: Arc<State>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, routes::router(state))
+    axum::serve(nodelay(listener), routes::router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Accepts connections with `TCP_NODELAY`: events are small writes, and
+/// without it Nagle's algorithm holds the last one back until the client's
+/// delayed ACK (~40 ms).
+fn nodelay(listener: tokio::net::TcpListener) -> impl axum::serve::Listener<Addr = SocketAddr> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    })
 }
 
 /// A running emulator on a loopback port, stopped when dropped.
@@ -67,13 +73,8 @@ impl Emulator {
         listener: tokio::net::TcpListener,
         config: Config,
     ) -> std::io::Result<Emulator> {
-        use axum::serve::ListenerExt;
         let addr = listener.local_addr()?;
-        // Events are small writes: without TCP_NODELAY, Nagle's algorithm
-        // holds the last one back until the client's delayed ACK (~40 ms).
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
+        let listener = nodelay(listener);
         Ok(Self::spawn(listener, addr, config, None))
     }
 
@@ -93,16 +94,8 @@ impl Emulator {
         L: axum::serve::Listener,
         L::Addr: std::fmt::Debug,
     {
-        let compress = config.compress;
         let state = State::new(config);
-        let mut router = routes::router(Arc::clone(&state));
-        if compress {
-            // The default predicate leaves event streams alone; compressing
-            // them is the point here.
-            let predicate = tower_http::compression::predicate::SizeAbove::new(32);
-            router = router
-                .layer(tower_http::compression::CompressionLayer::new().compress_when(predicate));
-        }
+        let router = routes::router(Arc::clone(&state));
         let task = tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, router).await {
                 tracing::error!(%err, "the emulator stopped");

@@ -19,9 +19,11 @@ use crate::stream::{self, StreamFault};
 /// The name of the session cookie set by `/auth/login`.
 pub const SESSION_COOKIE: &str = "chat_shared_session";
 
-/// The emulator's routes over `state`.
+/// The emulator's routes over `state`, compressing answers when its
+/// configuration says so (decided here, once).
 pub fn router(state: Arc<State>) -> Router {
-    Router::new()
+    let compress = state.config().compress;
+    let router = Router::new()
         .route("/", get(index))
         .route("/api/loads", get(loads))
         .route("/auth/login", post(login))
@@ -32,7 +34,14 @@ pub fn router(state: Arc<State>) -> Router {
             Arc::clone(&state),
             record,
         ))
-        .with_state(state)
+        .with_state(state);
+    if !compress {
+        return router;
+    }
+    // The default predicate leaves event streams alone; compressing them is
+    // the point here.
+    let predicate = tower_http::compression::predicate::SizeAbove::new(32);
+    router.layer(tower_http::compression::CompressionLayer::new().compress_when(predicate))
 }
 
 /// Remembers each request's method, target and headers (and the body of
