@@ -50,6 +50,24 @@ fn watchdog(pid: u32, seconds: u64) -> std::sync::Arc<std::sync::atomic::AtomicB
     done
 }
 
+/// Starts a `fakegpt` server command and reads the URL it prints first.
+trait SpawnServer {
+    fn spawn_server(&mut self) -> (std::process::Child, String);
+}
+
+impl SpawnServer for Command {
+    fn spawn_server(&mut self) -> (std::process::Child, String) {
+        let mut server = self.stdout(Stdio::piped()).spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(server.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line.trim().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+        (server, url)
+    }
+}
+
 /// A command with no inherited `FAKEGPT_*` settings.
 fn fakegpt() -> Command {
     let mut command = Command::new(BIN);
@@ -244,7 +262,7 @@ fn a_stream_cut_short_keeps_the_text_and_fails() {
 
 #[test]
 fn fakegpt_upstream_prints_its_url_and_serves_chat() {
-    let mut server = fakegpt()
+    let (mut server, url) = fakegpt()
         .args([
             "upstream",
             "--port",
@@ -254,16 +272,8 @@ fn fakegpt_upstream_prints_its_url_and_serves_chat() {
             "--fault",
             "500",
         ])
-        .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+        .spawn_server();
 
     let failed = fakegpt()
         .args(["chat", "--base-url", &url, "hi", "--max-attempts", "1"])
@@ -351,19 +361,11 @@ fn serve_refuses_an_open_unauthenticated_bind_and_bad_aliases() {
 
 #[test]
 fn serve_answers_openai_requests_and_stops_cleanly_on_sigterm() {
-    let mut server = fakegpt()
+    let (server, url) = fakegpt()
         .args(["serve", "--local", "--port", "0", "--shutdown-grace", "5"])
         .env("FAKEGPT_API_KEYS", "sk-test,sk-other")
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+        .spawn_server();
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (status, body) = runtime.block_on(async {

@@ -57,6 +57,11 @@ impl Gateway {
     }
 }
 
+/// Sends `request` and parses its JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 fn chat(prompt: &str) -> Value {
     json!({"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": prompt}]})
 }
@@ -231,25 +236,11 @@ async fn unknown_models_routes_and_methods() {
     let (status, _) = error_of(gw.get("/v1/chat/completions").send().await.unwrap()).await;
     assert_eq!(status, 405);
 
-    let models: Value = gw
-        .get("/v1/models")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models: Value = json_of(gw.get("/v1/models")).await;
     assert_eq!(models["object"], "list");
     assert_eq!(models["data"][0]["id"], "gpt-3.5-turbo");
     assert_eq!(models["data"][0]["object"], "model");
-    let one: Value = gw
-        .get("/v1/models/gpt-3.5-turbo-0125")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one: Value = json_of(gw.get("/v1/models/gpt-3.5-turbo-0125")).await;
     assert_eq!(one["id"], "gpt-3.5-turbo-0125");
     // An alias reaches the provider's model.
     let mut alias = chat("alias");

@@ -9,6 +9,11 @@
 use fakegpt_upstream::{Config, Emulator, Fault};
 use serde_json::{json, Value};
 
+/// Sends `request` and parses its JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -39,15 +44,12 @@ async fn login(emulator: &Emulator) -> (String, String) {
         "{cookie}"
     );
     let cookie = cookie.split(';').next().unwrap().to_owned();
-    let session: Value = client
-        .get(format!("{}/api/auth/session", emulator.url()))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session: Value = json_of(
+        client
+            .get(format!("{}/api/auth/session", emulator.url()))
+            .header("cookie", &cookie),
+    )
+    .await;
     let token = session["accessToken"].as_str().unwrap().to_owned();
     (cookie, token)
 }
@@ -66,28 +68,15 @@ fn body(prompt: &str) -> Value {
 #[tokio::test]
 async fn loads_list_the_accounts() {
     let emulator = Emulator::start(Config::default()).await.unwrap();
-    let loads: Value = client()
-        .get(format!("{}/api/loads?t=1700000000", emulator.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let loads: Value =
+        json_of(client().get(format!("{}/api/loads?t=1700000000", emulator.url()))).await;
     assert_eq!(loads["loads"].as_array().unwrap().len(), 4);
     assert_eq!(
         loads["loads"][1],
         json!({"token_id": "shared-account-2", "count": 0})
     );
     emulator.inject(Fault::EmptyLoads, 1);
-    let empty: Value = client()
-        .get(format!("{}/api/loads", emulator.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let empty: Value = json_of(client().get(format!("{}/api/loads", emulator.url()))).await;
     assert_eq!(empty, json!({"loads": []}));
 }
 
@@ -109,14 +98,8 @@ async fn logins_need_a_known_token_key_and_a_form() {
         .await
         .unwrap();
     assert_eq!(json_body.status(), 415);
-    let session: Value = client()
-        .get(format!("{}/api/auth/session", emulator.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session: Value =
+        json_of(client().get(format!("{}/api/auth/session", emulator.url()))).await;
     assert_eq!(session, json!({}), "no cookie, no token");
     assert_eq!(emulator.counters().logins, 0);
 }

@@ -86,6 +86,16 @@ async fn pump(
 /// An HTTP proxy: `CONNECT host:port` tunnels, and absolute-form requests
 /// (`GET http://host:port/path`) are forwarded as they are.
 pub async fn http_proxy() -> Proxy {
+    proxy(http_connection).await
+}
+
+/// A proxy on a loopback port that counts its connections and hands each
+/// to `handle`.
+async fn proxy<F, Fut>(handle: F) -> Proxy
+where
+    F: Fn(TcpStream, Arc<Tally>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output: Send> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let tally = Arc::new(Tally::default());
@@ -93,7 +103,7 @@ pub async fn http_proxy() -> Proxy {
     let task = tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
             shared.connections.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(http_connection(client, Arc::clone(&shared)));
+            tokio::spawn(handle(client, Arc::clone(&shared)));
         }
     });
     Proxy { addr, tally, task }
@@ -157,17 +167,7 @@ async fn http_connection(mut client: TcpStream, tally: Arc<Tally>) {
 /// A SOCKS5 proxy (RFC 1928), without authentication or with
 /// username/password (RFC 1929) when `credentials` is given.
 pub async fn socks5_proxy(credentials: Option<(&'static str, &'static str)>) -> Proxy {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let tally = Arc::new(Tally::default());
-    let shared = Arc::clone(&tally);
-    let task = tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            shared.connections.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(socks5_connection(client, Arc::clone(&shared), credentials));
-        }
-    });
-    Proxy { addr, tally, task }
+    proxy(move |client, tally| socks5_connection(client, tally, credentials)).await
 }
 
 async fn socks5_connection(
