@@ -20,6 +20,9 @@ use crate::report::Failure;
 struct Sample {
     first: Option<Duration>,
     gaps: Vec<Duration>,
+    /// For stamped answers (`fakegpt upstream --stamp`): how long each
+    /// chunk took from the emulator to here.
+    latencies: Vec<Duration>,
     total: Duration,
     chunks: usize,
     error: Option<String>,
@@ -87,34 +90,30 @@ pub async fn run(args: BenchArgs) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::from_error(&e, false))?;
     }
-    let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = cpu_seconds();
     let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (target, next, prompt) = (target.clone(), Arc::clone(&next), args.prompt.clone());
-            let stream = !args.no_stream;
-            tokio::spawn(async move {
-                let mut samples = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= requests {
-                        return samples;
-                    }
-                    samples.push(one(&target, &format!("{prompt} #{i}"), stream).await);
-                }
-            })
-        })
-        .collect();
-    let mut samples = Vec::with_capacity(requests);
-    for worker in workers {
-        samples.extend(worker.await.unwrap_or_default());
-    }
+    let load = Load {
+        target,
+        prompt: args.prompt.clone(),
+        stream: !args.no_stream,
+    };
+    let samples = match args.rate {
+        Some(rate) => load.open(requests, concurrency, rate, started).await,
+        None => load.closed(requests, concurrency).await,
+    };
     let wall = started.elapsed();
     let cpu = cpu_seconds()
         .zip(cpu_before)
         .map(|(after, before)| after - before);
-    let report = Report::new(&samples, wall, cpu, concurrency, !args.no_stream, &label);
+    let report = Report::new(
+        &samples,
+        wall,
+        cpu,
+        concurrency,
+        args.rate,
+        !args.no_stream,
+        &label,
+    );
     if args.json {
         println!(
             "{}",
@@ -136,11 +135,91 @@ pub async fn run(args: BenchArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn one(target: &Target, prompt: &str, stream: bool) -> Sample {
-    let started = Instant::now();
+/// One load: where it goes and what it asks.
+struct Load {
+    target: Target,
+    prompt: String,
+    stream: bool,
+}
+
+impl Load {
+    /// A closed load: `concurrency` workers, each sending its next request
+    /// when its last one ends.
+    async fn closed(self, requests: usize, concurrency: usize) -> Vec<Sample> {
+        let load = Arc::new(self);
+        let next = Arc::new(AtomicUsize::new(0));
+        let workers: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let (load, next) = (Arc::clone(&load), Arc::clone(&next));
+                tokio::spawn(async move {
+                    let mut samples = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= requests {
+                            return samples;
+                        }
+                        samples.push(load.one(i, Instant::now()).await);
+                    }
+                })
+            })
+            .collect();
+        let mut samples = Vec::with_capacity(requests);
+        for worker in workers {
+            samples.extend(worker.await.unwrap_or_default());
+        }
+        samples
+    }
+
+    /// An open load: request `i` is due at `started + i / rate`, whatever
+    /// the others are doing, with at most `concurrency` in flight; its
+    /// latencies count from when it was due.
+    async fn open(
+        self,
+        requests: usize,
+        concurrency: usize,
+        rate: f64,
+        started: Instant,
+    ) -> Vec<Sample> {
+        let load = Arc::new(self);
+        let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
+        let mut running = tokio::task::JoinSet::new();
+        for i in 0..requests {
+            let due = started + Duration::from_secs_f64(i as f64 / rate);
+            tokio::time::sleep_until(due.into()).await;
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                break;
+            };
+            let load = Arc::clone(&load);
+            running.spawn(async move {
+                let sample = load.one(i, due).await;
+                drop(slot);
+                sample
+            });
+        }
+        let mut samples = Vec::with_capacity(requests);
+        while let Some(sample) = running.join_next().await {
+            samples.extend(sample.ok());
+        }
+        samples
+    }
+
+    /// Request number `i`, timed from `since`.
+    async fn one(&self, i: usize, since: Instant) -> Sample {
+        one(
+            &self.target,
+            &format!("{} #{i}", self.prompt),
+            self.stream,
+            since,
+        )
+        .await
+    }
+}
+
+async fn one(target: &Target, prompt: &str, stream: bool, started: Instant) -> Sample {
     let mut sample = Sample::default();
     let mut last = started;
-    let mut chunk_seen = |sample: &mut Sample| {
+    let mut chunk_seen = |sample: &mut Sample, text: &str| {
+        sample.latencies.extend(stamp_latencies(text));
         let now = Instant::now();
         match sample.first {
             None => sample.first = Some(now - started),
@@ -156,8 +235,7 @@ async fn one(target: &Target, prompt: &str, stream: bool) -> Sample {
                 request.options = options.clone();
                 let mut answer = provider.chat(request).await.map_err(|e| e.to_string())?;
                 while let Some(chunk) = answer.next().await {
-                    chunk.map_err(|e| e.to_string())?;
-                    chunk_seen(&mut sample);
+                    chunk_seen(&mut sample, &chunk.map_err(|e| e.to_string())?);
                 }
                 Ok(())
             }
@@ -174,8 +252,8 @@ async fn one(target: &Target, prompt: &str, stream: bool) -> Sample {
                 }
                 if !stream {
                     let value: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
-                    value["choices"][0]["message"]["content"].as_str().ok_or("no content in the answer")?;
-                    chunk_seen(&mut sample);
+                    let content = value["choices"][0]["message"]["content"].as_str().ok_or("no content in the answer")?;
+                    chunk_seen(&mut sample, content);
                     return Ok(());
                 }
                 let mut body = response.bytes_stream();
@@ -193,8 +271,8 @@ async fn one(target: &Target, prompt: &str, stream: bool) -> Sample {
                         if let Some(error) = value.get("error") {
                             return Err(error["message"].as_str().unwrap_or("an error event").to_owned());
                         }
-                        if value["choices"][0]["delta"]["content"].as_str().is_some_and(|c| !c.is_empty()) {
-                            chunk_seen(&mut sample);
+                        if let Some(content) = value["choices"][0]["delta"]["content"].as_str().filter(|c| !c.is_empty()) {
+                            chunk_seen(&mut sample, content);
                         }
                     }
                 }
@@ -206,6 +284,17 @@ async fn one(target: &Target, prompt: &str, stream: bool) -> Sample {
     sample.total = started.elapsed();
     sample.error = outcome.err();
     sample
+}
+
+/// For each `<t:MICROSECONDS>` stamp in `text`, how long ago it was.
+fn stamp_latencies(text: &str) -> impl Iterator<Item = Duration> + '_ {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    text.split("<t:").skip(1).filter_map(move |rest| {
+        let micros: u64 = rest.split_once('>')?.0.parse().ok()?;
+        Some(now.saturating_sub(Duration::from_micros(micros)))
+    })
 }
 
 /// The process's CPU time (user + system) so far, from /proc (Linux).
@@ -250,6 +339,8 @@ struct Report {
     target: String,
     streaming: bool,
     concurrency: usize,
+    /// Requests started per second, for an open load.
+    rate: Option<f64>,
     requests: usize,
     completed: usize,
     failed: usize,
@@ -258,7 +349,12 @@ struct Report {
     chunks: usize,
     time_to_first_token_ms: Option<Percentiles>,
     inter_chunk_ms: Option<Percentiles>,
+    /// From the emulator's send time to here, for stamped answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chunk_latency_ms: Option<Percentiles>,
     request_ms: Option<Percentiles>,
+    /// Requests in flight on average: their summed durations over the run's.
+    mean_in_flight: f64,
     client_cpu_seconds: Option<f64>,
     errors: Vec<String>,
 }
@@ -269,6 +365,7 @@ impl Report {
         wall: Duration,
         cpu: Option<f64>,
         concurrency: usize,
+        rate: Option<f64>,
         streaming: bool,
         target: &str,
     ) -> Self {
@@ -281,6 +378,7 @@ impl Report {
             target: target.to_owned(),
             streaming,
             concurrency,
+            rate,
             requests: samples.len(),
             completed: ok.len(),
             failed: samples.len() - ok.len(),
@@ -291,7 +389,14 @@ impl Report {
             inter_chunk_ms: Percentiles::of(
                 ok.iter().flat_map(|s| s.gaps.iter().copied()).collect(),
             ),
+            chunk_latency_ms: Percentiles::of(
+                ok.iter()
+                    .flat_map(|s| s.latencies.iter().copied())
+                    .collect(),
+            ),
             request_ms: Percentiles::of(ok.iter().map(|s| s.total).collect()),
+            mean_in_flight: samples.iter().map(|s| s.total.as_secs_f64()).sum::<f64>()
+                / wall.as_secs_f64().max(1e-9),
             client_cpu_seconds: cpu,
             errors,
         }
@@ -303,9 +408,13 @@ impl Report {
         } else {
             "whole answers"
         };
+        let load = match self.rate {
+            Some(rate) => format!("{rate} per second, at most {} at once", self.concurrency),
+            None => format!("concurrency {}", self.concurrency),
+        };
         println!(
-            "fakegpt bench: {} requests, concurrency {}, {mode}, {}",
-            self.requests, self.concurrency, self.target
+            "fakegpt bench: {} requests, {load}, {mode}, {}",
+            self.requests, self.target
         );
         println!(
             "  completed {}, failed {} in {:.2} s: {:.1} requests/s, {} chunks",
@@ -321,7 +430,9 @@ impl Report {
         };
         line("time to first token", &self.time_to_first_token_ms);
         line("between chunks", &self.inter_chunk_ms);
+        line("chunk latency", &self.chunk_latency_ms);
         line("whole request", &self.request_ms);
+        println!("  in flight on average {:.1}", self.mean_in_flight);
         if let Some(cpu) = self.client_cpu_seconds {
             let per = cpu * 1000.0 / self.completed.max(1) as f64;
             println!("  client CPU {cpu:.2} s ({per:.3} ms per completed request)");
@@ -329,5 +440,24 @@ impl Report {
         for error in &self.errors {
             println!("  error: {error}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_become_latencies() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        let ago = |ms: u64| (now - Duration::from_millis(ms)).as_micros();
+        let text = format!("<t:{}><t:{}>not a <t:stamp> <t:", ago(5_000), ago(10_000));
+        let latencies: Vec<Duration> = stamp_latencies(&text).collect();
+        assert_eq!(latencies.len(), 2);
+        assert!(latencies[0] >= Duration::from_secs(5) && latencies[0] < Duration::from_secs(9));
+        assert!(latencies[1] >= Duration::from_secs(10));
+        assert_eq!(stamp_latencies("plain prose").count(), 0);
     }
 }

@@ -52,9 +52,16 @@ pub struct BenchArgs {
     #[arg(long, short = 'n', default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub requests: u64,
 
-    /// Requests in flight at once.
+    /// Requests in flight at once (with --rate: at most).
     #[arg(long, short = 'c', default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub concurrency: u64,
+
+    /// Start requests at this steady rate per second, as users arrive,
+    /// instead of each of C workers sending its next one when the last ends;
+    /// latencies then count from when each request was due, so a server
+    /// that falls behind cannot hide it.
+    #[arg(long, value_name = "PER_SECOND", value_parser = positive_rate)]
+    pub rate: Option<f64>,
 
     /// Ask for whole answers instead of streams (--openai only).
     #[arg(long)]
@@ -71,6 +78,13 @@ pub struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+fn positive_rate(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1e6 => Ok(rate),
+        _ => Err("expected requests per second, more than 0 and at most 1000000".into()),
+    }
 }
 
 /// Where the upstream is: a URL, or an emulator started in-process.
@@ -314,6 +328,11 @@ pub struct EmulationArgs {
     /// Compress answers (gzip, brotli or zstd, as the client accepts).
     #[arg(long)]
     pub compress: bool,
+    /// Make each event's new text its send time (`<t:MICROSECONDS>` since
+    /// the Unix epoch) instead of prose, so `fakegpt bench` can measure how
+    /// long each chunk takes to arrive.
+    #[arg(long)]
+    pub stamp: bool,
 }
 
 impl EmulationArgs {
@@ -328,6 +347,7 @@ impl EmulationArgs {
             noise: self.noise,
             token_expires_after: self.token_expires_after,
             compress: self.compress,
+            stamp: self.stamp,
             ..fakegpt_upstream::Config::default()
         }
     }
@@ -344,6 +364,7 @@ impl Default for EmulationArgs {
             noise: false,
             token_expires_after: None,
             compress: false,
+            stamp: false,
         }
     }
 }

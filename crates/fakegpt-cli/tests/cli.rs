@@ -415,6 +415,25 @@ fn bench_reports_a_load_as_json_and_fails_cleanly() {
     );
     assert!(report["chunks"].as_u64().unwrap() > 20);
     assert!(report["time_to_first_token_ms"]["p99"].as_f64().unwrap() > 0.0);
+    assert!(report["mean_in_flight"].as_f64().unwrap() > 0.0);
+    assert!(report["rate"].is_null());
+
+    // An open load: 20 requests due 5 ms apart cannot all have started
+    // before the last one is due (a bound on scheduling, not on speed).
+    let output = fakegpt()
+        .args([
+            "bench", "--local", "-n", "20", "-c", "3", "--rate", "200", "--json",
+        ])
+        .bounded();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_str(&text(&output.stdout)).unwrap();
+    assert_eq!(report["completed"].as_u64(), Some(20));
+    assert_eq!(report["rate"].as_f64(), Some(200.0));
+    assert!(report["seconds"].as_f64().unwrap() >= 19.0 / 200.0);
+    let refused = fakegpt()
+        .args(["bench", "--local", "--rate", "0"])
+        .bounded();
+    assert_eq!(refused.status.code(), Some(2));
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("http://{}/v1", closed.local_addr().unwrap());

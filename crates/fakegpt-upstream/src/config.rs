@@ -52,6 +52,11 @@ pub struct Config {
     /// Compress answers (gzip, brotli or zstd, as the client accepts).
     /// Decided when the emulator starts.
     pub compress: bool,
+    /// Make each event's new text its send time, `<t:MICROSECONDS>` since
+    /// the Unix epoch, instead of the reply's next characters (as many
+    /// events as the reply would take), so a client on the same machine can
+    /// measure each chunk's delivery latency.
+    pub stamp: bool,
 }
 
 impl Default for Config {
@@ -73,6 +78,7 @@ impl Default for Config {
             token_expires_after: None,
             seed: 1,
             compress: false,
+            stamp: false,
         }
     }
 }

@@ -95,6 +95,15 @@ fn event(
     .to_string()
 }
 
+/// The time now as a stamp: `<t:MICROSECONDS>` since the Unix epoch.
+pub(crate) fn stamp() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or_default();
+    format!("<t:{micros}>")
+}
+
 /// The body of a successful conversation answering with `reply`.
 pub(crate) fn body(
     state: Arc<State>,
@@ -114,6 +123,7 @@ pub(crate) fn body(
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
     async_stream::stream! {
         let mut pieces: Vec<String> = Vec::new();
+        let mut stamps = String::new();
         // Where each character ends, so each event is a whole-character prefix.
         let ends: Vec<usize> = reply.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
         let total_events = ends.len().div_ceil(step);
@@ -136,9 +146,15 @@ pub(crate) fn body(
                 }
                 _ => {}
             }
+            if !config.event_delay.is_zero() {
+                tokio::time::sleep(config.event_delay).await;
+            }
             let end = ends[((n + 1) * step).min(ends.len()) - 1];
             let last = n + 1 == total_events;
-            let text = &reply[..end];
+            if config.stamp {
+                stamps.push_str(&stamp());
+            }
+            let text = if config.stamp { &stamps } else { &reply[..end] };
             if config.noise || fault == StreamFault::NoValidEvent {
                 pieces.push(format!(": ping {n}{eol}{eol}"));
                 let other = event(&message_id, &conversation_id, "moderation noise", false, "variant");
@@ -150,9 +166,6 @@ pub(crate) fn body(
             if fault != StreamFault::NoValidEvent {
                 let payload = event(&message_id, &conversation_id, text, last, "next");
                 pieces.push(format!("data: {payload}{eol}{eol}"));
-            }
-            if !config.event_delay.is_zero() {
-                tokio::time::sleep(config.event_delay).await;
             }
             for piece in pieces.drain(..) {
                 if config.split_writes {
@@ -216,5 +229,48 @@ mod tests {
         assert_eq!(last, reply);
         assert_eq!(state.counters().completed, 1);
         assert_eq!(state.counters().active_streams, 0);
+    }
+
+    #[tokio::test]
+    async fn stamped_events_add_one_send_time_each() {
+        let state = State::new(Config::default());
+        let config = Config {
+            chars_per_event: 2,
+            stamp: true,
+            event_delay: std::time::Duration::from_millis(1),
+            ..Config::default()
+        };
+        let before = stamp();
+        let chunks: Vec<Bytes> = body(state, config, "abcdef".into(), StreamFault::None)
+            .map(|c| c.unwrap())
+            .collect()
+            .await;
+        let after = stamp();
+        let text = String::from_utf8(chunks.concat()).unwrap();
+        let mut parts = Vec::new();
+        for line in text.split('\n').filter_map(|l| l.strip_prefix("data: {")) {
+            let value: serde_json::Value = serde_json::from_str(&format!("{{{line}")).unwrap();
+            parts.push(
+                value["message"]["content"]["parts"][0]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        // Three events for six characters at two a time, each one stamp longer.
+        assert_eq!(parts.len(), 3);
+        let micros = |stamp: &str| -> u128 {
+            stamp
+                .trim_start_matches("<t:")
+                .trim_end_matches('>')
+                .parse()
+                .unwrap()
+        };
+        let stamps: Vec<u128> = parts[2].split_inclusive('>').map(micros).collect();
+        assert_eq!(stamps.len(), 3);
+        assert!(parts[1].starts_with(&parts[0]) && parts[2].starts_with(&parts[1]));
+        assert!(micros(&before) <= stamps[0]);
+        assert!(stamps.windows(2).all(|w| w[0] <= w[1]));
+        assert!(stamps[2] <= micros(&after));
     }
 }
