@@ -22,6 +22,7 @@ class Server:
 
     def __init__(self, *args: str, env_extra=None):
         env = {k: v for k, v in os.environ.items() if not k.startswith("FAKEGPT_")}
+        env["FAKEGPT_CONFIG"] = "/dev/null"  # no config file of the machine's user
         env.update(env_extra or {})
         self.process = subprocess.Popen(
             [fakegpt_bin(), *args, "--port", "0"],
@@ -79,6 +80,7 @@ def upstream_factory():
 def fakegpt_chat(url: str, prompt: str, *args: str) -> subprocess.CompletedProcess:
     """Runs `fakegpt chat` against `url`; bounded in time."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAKEGPT_")}
+    env["FAKEGPT_CONFIG"] = "/dev/null"  # no config file of the machine's user
     return subprocess.run(
         [fakegpt_bin(), "chat", "--base-url", url, *args, prompt],
         capture_output=True,

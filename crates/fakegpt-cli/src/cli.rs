@@ -9,6 +9,13 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "fakegpt", version, about, propagate_version = true)]
 pub struct Cli {
+    /// A config file of settings for when neither a flag nor its
+    /// environment variable gives one (default:
+    /// $XDG_CONFIG_HOME/fakegpt/config.toml or ~/.config/fakegpt/config.toml,
+    /// if it exists; /dev/null for none).
+    #[arg(long, global = true, env = "FAKEGPT_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

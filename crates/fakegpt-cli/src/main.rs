@@ -1,7 +1,7 @@
 //! # fakegpt (the command)
 //!
 //! Thin wiring over the libraries: [`cli`] declares the arguments,
-//! [`provider`] builds the provider they describe, [`chat`] streams answers
+//! [`config`] fills what they leave unset from the config file, [`provider`] builds the provider they describe, [`chat`] streams answers
 //! to the terminal, [`serve`] runs the OpenAI-compatible gateway,
 //! [`upstream`] runs the emulator, [`bench`] measures a load, and
 //! [`report`] turns failures into one line with a hint.
@@ -9,6 +9,7 @@
 mod bench;
 mod chat;
 mod cli;
+mod config;
 mod provider;
 mod report;
 mod serve;
@@ -16,12 +17,14 @@ mod upstream;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 fn main() -> ExitCode {
-    let args = match cli::Cli::try_parse() {
+    let args = match config::parse(std::env::args_os().collect()) {
         Ok(args) => args,
-        Err(err) => return report::usage(err),
+        Err(config::Problem::Usage(err)) => return report::usage(err),
+        Err(config::Problem::File(message, hint)) => {
+            report::fail(&message, Some(&hint));
+            return ExitCode::from(2);
+        }
     };
     init_logging(matches!(args.command, cli::Command::Serve(_)));
     // One chat is one task: a single-threaded runtime spares the

@@ -76,6 +76,8 @@ fn fakegpt() -> Command {
             command.env_remove(key);
         }
     }
+    // No config file of the machine's user either.
+    command.env("FAKEGPT_CONFIG", "/dev/null");
     command.stdin(Stdio::null());
     command
 }
@@ -84,9 +86,15 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
-/// Checks the one-line error contract and returns stderr.
+/// Checks the one-line error contract (exit code 1) and returns stderr.
 fn one_line_failure(output: &Output) -> String {
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    one_line_error(output, 1)
+}
+
+/// Checks the one-line error contract with exit code `code` and returns
+/// stderr.
+fn one_line_error(output: &Output, code: i32) -> String {
+    assert_eq!(output.status.code(), Some(code), "{}", text(&output.stderr));
     let stderr = text(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
     assert!(
@@ -442,4 +450,179 @@ fn bench_reports_a_load_as_json_and_fails_cleanly() {
         .args(["bench", "--openai", &dead, "-n", "3"])
         .bounded();
     assert!(one_line_failure(&failed).contains("every request failed"));
+}
+
+/// Writes a config file with permissions `mode` into a directory of this
+/// test's own.
+fn config_file(test: &str, name: &str, contents: &str, mode: u32) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("config-{test}-{}", std::process::id()));
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, contents).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
+#[test]
+fn a_config_file_fills_what_flags_and_environment_leave_unset() {
+    let upstream = upstream(Config::default());
+    let live = upstream.emulator.url();
+    let dead = "http://127.0.0.1:1";
+    let answer = fakegpt_upstream::reply_for("Hi", 0);
+    let chat = |command: &mut Command| {
+        let output = command.bounded();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let stdout = text(&output.stdout);
+        assert_eq!(stdout.strip_suffix('\n').unwrap_or(&stdout), answer);
+    };
+    let t = "fills";
+    let good = config_file(
+        t,
+        "good.toml",
+        &format!("base-url = \"{live}\"\n[chat]\nmodel = \"gpt-3.5-turbo\"\n"),
+        0o644,
+    );
+    chat(fakegpt().arg("--config").arg(&good).args(["chat", "Hi"]));
+    // The config file can also come from the environment, and a command's
+    // own table overrides the top level.
+    let own = config_file(
+        t,
+        "own.toml",
+        &format!("base-url = \"{dead}\"\n[chat]\nbase-url = \"{live}\"\n"),
+        0o644,
+    );
+    chat(fakegpt().env("FAKEGPT_CONFIG", &own).args(["chat", "Hi"]));
+
+    // A flag or its environment variable wins over the file.
+    let bad = config_file(
+        t,
+        "dead.toml",
+        &format!("base-url = \"{dead}\"\n[chat]\nmax-attempts = 1\n"),
+        0o644,
+    );
+    chat(
+        fakegpt()
+            .arg("--config")
+            .arg(&bad)
+            .args(["chat", "--base-url", &live, "Hi"]),
+    );
+    chat(
+        fakegpt()
+            .arg("--config")
+            .arg(&bad)
+            .env("FAKEGPT_BASE_URL", &live)
+            .args(["chat", "Hi"]),
+    );
+    let failed = fakegpt()
+        .arg("--config")
+        .arg(&bad)
+        .args(["chat", "Hi"])
+        .bounded();
+    assert!(one_line_failure(&failed).contains("could not reach the upstream"));
+
+    // The default place: $XDG_CONFIG_HOME/fakegpt/config.toml.
+    let default = config_file(
+        t,
+        "xdg/fakegpt/config.toml",
+        &format!("base-url = \"{live}\"\n"),
+        0o644,
+    );
+    let xdg = default.parent().unwrap().parent().unwrap();
+    chat(
+        fakegpt()
+            .env_remove("FAKEGPT_CONFIG")
+            .env("XDG_CONFIG_HOME", xdg)
+            .args(["chat", "Hi"]),
+    );
+}
+
+#[test]
+fn config_file_mistakes_are_one_line_usage_errors() {
+    let cases = [
+        (
+            "typo.toml",
+            "bse-url = \"x\"\n",
+            "no command has a setting `bse-url`",
+        ),
+        (
+            "table.toml",
+            "[serve]\nprot = 1\n",
+            "[serve] has no setting `prot`",
+        ),
+        (
+            "range.toml",
+            "[chat]\nmax-attempts = 99\n",
+            "99 is not in 1..=20",
+        ),
+        (
+            "type.toml",
+            "[chat]\nmodel = true\n",
+            "`model` takes a string or a number",
+        ),
+        (
+            "switch.toml",
+            "[upstream]\ncrlf = \"yes\"\n",
+            "`crlf` is true or false",
+        ),
+        ("broken.toml", "x = [", "TOML parse error"),
+    ];
+    for (name, contents, reason) in cases {
+        let path = config_file("mistakes", name, contents, 0o644);
+        let command: &[&str] = if name == "switch.toml" {
+            &["upstream", "--port", "0"]
+        } else {
+            &["chat", "--local", "Hi"]
+        };
+        let output = fakegpt().arg("--config").arg(&path).args(command).bounded();
+        let stderr = one_line_error(&output, 2);
+        assert!(
+            stderr.contains(reason) && stderr.contains(name),
+            "{name}: {stderr}"
+        );
+    }
+    let missing = fakegpt()
+        .args(["--config", "/nonexistent/fakegpt.toml", "chat", "Hi"])
+        .bounded();
+    assert!(one_line_error(&missing, 2).contains("could not read the config file"));
+}
+
+#[test]
+fn a_config_file_holding_a_secret_must_be_private() {
+    let contents = "[serve]\napi-key = [\"sk-from-file\"]\n";
+    let open = config_file("secret", "open.toml", contents, 0o644);
+    let refused = fakegpt()
+        .arg("--config")
+        .arg(&open)
+        .args(["serve", "--local", "--port", "0"])
+        .bounded();
+    let stderr = one_line_error(&refused, 2);
+    assert!(
+        stderr.contains("chmod 600") && !stderr.contains("sk-from-file"),
+        "{stderr}"
+    );
+
+    let private = config_file("secret", "private.toml", contents, 0o600);
+    let (mut server, url) = fakegpt()
+        .arg("--config")
+        .arg(&private)
+        .args(["serve", "--local", "--port", "0"])
+        .spawn_server();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = |key: &'static str| {
+        runtime.block_on(async {
+            reqwest::Client::new()
+                .get(format!("{url}/v1/models"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    assert_eq!((status("sk-from-file"), status("sk-wrong")), (200, 401));
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

@@ -98,6 +98,7 @@ fn cli(fault: &Fault, times: u64, expect: Expect) {
             PROMPT,
         ])
         .env_remove("FAKEGPT_LOG")
+        .env("FAKEGPT_CONFIG", "/dev/null")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
