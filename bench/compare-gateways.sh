@@ -10,16 +10,11 @@ cd "$(dirname "$0")/.."
 requests="${1:-1000}"
 concurrency="${2:-10}"
 
-cargo build --release --quiet -p fakegpt-cli
 venv=target/bench-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check g4f==0.5.2.9 fastapi uvicorn python-multipart
 
-bin=target/release/fakegpt
-tmp=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$tmp"' EXIT
-wait_line() { for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.1; done; head -n 1 "$1"; }
+source bench/common.sh
 
 "$bin" upstream --port 0 --delay-ms 0 >"$tmp/upstream" 2>/dev/null & pids+=($!)
 upstream=$(wait_line "$tmp/upstream")

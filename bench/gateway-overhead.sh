@@ -23,12 +23,7 @@ concurrency="${1:-500}"
 delay="${2:-20}"
 runs="${3:-3}"
 [ "$(nproc --all)" -ge 2 ] || { echo "needs 2 cores" >&2; exit 1; }
-cargo build --release --quiet -p fakegpt-cli
-bin=target/release/fakegpt
-tmp=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$tmp"' EXIT
-wait_line() { for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.1; done; head -n 1 "$1"; }
+source bench/common.sh
 
 start() { # DELAY_MS: starts an emulator and a gateway in front of it
   taskset -c 1 "$bin" upstream --port 0 --stamp --delay-ms "$1" >"$tmp/upstream" 2>/dev/null & pids+=($!)

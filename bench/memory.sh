@@ -7,12 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 streams="${1:-500}"
-cargo build --release --quiet -p fakegpt-cli
-bin=target/release/fakegpt
-tmp=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$tmp"' EXIT
-wait_line() { for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.1; done; head -n 1 "$1"; }
+source bench/common.sh
 rss_kib() { ps -o rss= -p "$1" | tr -d ' '; }
 
 "$bin" upstream --port 0 --delay-ms 50 --reply-chars 2000 >"$tmp/upstream" 2>/dev/null & pids+=($!)
