@@ -86,6 +86,14 @@ pub fn usage(err: clap::Error) -> ExitCode {
             let _ = err.print();
             return ExitCode::from(2);
         }
+        // No command but a global option (say FAKEGPT_CONFIG in the
+        // environment): the same help as a bare `fakegpt`.
+        ErrorKind::MissingSubcommand => {
+            use clap::CommandFactory as _;
+            let help = crate::cli::Cli::command().render_help();
+            let _ = write!(std::io::stderr().lock(), "{help}");
+            return ExitCode::from(2);
+        }
         _ => {}
     }
     let rendered = err.render().to_string();
