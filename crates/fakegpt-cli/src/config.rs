@@ -37,30 +37,10 @@ pub fn parse(argv: Vec<OsString>) -> Result<Cli, Problem> {
     let matches = Cli::command()
         .try_get_matches_from(&argv)
         .map_err(Problem::Usage)?;
-    let Some((name, sub)) = matches.subcommand() else {
+    let Some((path, name, extra)) = from_file(&matches)? else {
         return Cli::from_arg_matches(&matches).map_err(Problem::Usage);
     };
-    let explicit = matches.get_one::<PathBuf>("config").cloned();
-    let Some(path) = explicit.clone().or_else(default_path) else {
-        return Cli::from_arg_matches(&matches).map_err(Problem::Usage);
-    };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
-            return Cli::from_arg_matches(&matches).map_err(Problem::Usage);
-        }
-        Err(err) => {
-            return Err(Problem::File(
-                format!("could not read the config file {}: {err}", path.display()),
-                "check the path given by --config or FAKEGPT_CONFIG".into(),
-            ))
-        }
-    };
-    let extra = flags(&path, &text, name, sub)?;
-    if extra.is_empty() {
-        return Cli::from_arg_matches(&matches).map_err(Problem::Usage);
-    }
-    let at = command_position(&argv, name);
+    let at = command_position(&argv, &name);
     let mut argv = argv;
     argv.splice(at..at, extra);
     Cli::command()
@@ -76,6 +56,32 @@ pub fn parse(argv: Vec<OsString>) -> Result<Cli, Problem> {
                 "settings take the values their flags take; see fakegpt --help".into(),
             )
         })
+}
+
+/// The config file's path, the command's name and the flags the file adds
+/// to it; `None` when there is no command, no file or nothing to add.
+fn from_file(matches: &ArgMatches) -> Result<Option<(PathBuf, String, Vec<OsString>)>, Problem> {
+    let Some((name, sub)) = matches.subcommand() else {
+        return Ok(None);
+    };
+    let explicit = matches.get_one::<PathBuf>("config").cloned();
+    let Some(path) = explicit.clone().or_else(default_path) else {
+        return Ok(None);
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
+            return Ok(None);
+        }
+        Err(err) => {
+            return Err(Problem::File(
+                format!("could not read the config file {}: {err}", path.display()),
+                "check the path given by --config or FAKEGPT_CONFIG".into(),
+            ))
+        }
+    };
+    let extra = flags(&path, &text, name, sub)?;
+    Ok((!extra.is_empty()).then(|| (path, name.to_owned(), extra)))
 }
 
 /// `$XDG_CONFIG_HOME/fakegpt/config.toml`, else `~/.config/fakegpt/config.toml`.
@@ -138,9 +144,6 @@ fn flags(path: &Path, text: &str, name: &str, sub: &ArgMatches) -> Result<Vec<Os
         if overridden.contains(key) {
             continue;
         }
-        let global = command
-            .get_subcommands()
-            .any(|c| c.get_arguments().any(|a| a.get_long() == Some(key)));
         let Some(arg) = this
             .get_arguments()
             .find(|a| a.get_long() == Some(key.as_str()) && a.get_id() != "config")
@@ -151,7 +154,10 @@ fn flags(path: &Path, text: &str, name: &str, sub: &ArgMatches) -> Result<Vec<Os
                     &format!("settings are the long flags of fakegpt {name} --help"),
                 ));
             }
-            if !global {
+            let anywhere = command
+                .get_subcommands()
+                .any(|c| c.get_arguments().any(|a| a.get_long() == Some(key)));
+            if !anywhere {
                 return Err(file_problem(
                     format!("no command has a setting `{key}`"),
                     "settings are long flag names, like base-url; see fakegpt --help",
