@@ -142,14 +142,25 @@ fn python_escape(text: &str) -> String {
     out
 }
 
-/// One event in one of several styles the upstream might use.
-fn styled_event(text: &str, style: u8, message_type: &str, last: bool) -> String {
+/// One event in one of several styles the upstream might use. `seq`
+/// changes per event (as timestamps do); `decoy` is text put under other
+/// `"parts"` keys, which must never be taken for the answer.
+fn styled_event(
+    text: &str,
+    style: u8,
+    message_type: &str,
+    last: bool,
+    seq: usize,
+    decoy: &str,
+) -> String {
     let status = if last {
         "finished_successfully"
     } else {
         "in_progress"
     };
-    match style % 3 {
+    let text_json = serde_json::to_string(text).unwrap();
+    let decoy_json = serde_json::to_string(decoy).unwrap();
+    match style % 7 {
         // Compact, as serde writes it (the emulator).
         0 => serde_json::json!({
             "message": {"id": "m", "author": {"role": "assistant"},
@@ -164,9 +175,28 @@ fn styled_event(text: &str, style: u8, message_type: &str, last: bool) -> String
             python_escape(text)
         ),
         // Another key order: metadata before content.
+        2 => format!(
+            r#"{{"message":{{"metadata":{{"message_type":"{message_type}"}},"content":{{"parts":[{text_json}]}}}}}}"#,
+        ),
+        // A decoy "parts" in the metadata, before the content.
+        3 => format!(
+            r#"{{"message":{{"metadata":{{"message_type":"{message_type}","parts":[{decoy_json}]}},"content":{{"parts":[{text_json}]}}}}}}"#,
+        ),
+        // A decoy "parts" nested in the author, and the content's own parts
+        // after its other fields.
+        4 => format!(
+            r#"{{"message":{{"author":{{"role":"assistant","metadata":{{"parts":[{decoy_json}]}}}},"content":{{"content_type":"text","parts":[{text_json}],"parts_count":1}},"metadata":{{"message_type":"{message_type}"}}}}}}"#,
+        ),
+        // A field that changes per event before the answer (a timestamp, as
+        // real upstreams send), and another one after it.
+        5 => format!(
+            r#"{{"message":{{"id":"m","create_time":{}.{seq},"content":{{"content_type":"text","parts":[{text_json}]}},"status":"{status}","metadata":{{"message_type":"{message_type}","seq":{seq}}}}},"conversation_id":"c"}}"#,
+            1_700_000_000 + seq
+        ),
+        // The answer's parts holding more than one element, and a decoy in
+        // a later, top-level "parts".
         _ => format!(
-            r#"{{"message":{{"metadata":{{"message_type":"{message_type}"}},"content":{{"parts":[{}]}}}}}}"#,
-            serde_json::to_string(text).unwrap()
+            r#"{{"message":{{"content":{{"parts":[{text_json},{decoy_json}]}},"metadata":{{"message_type":"{message_type}"}}}},"parts":[{decoy_json}]}}"#,
         ),
     }
 }
@@ -193,12 +223,16 @@ proptest! {
     /// styles, revisions, repeats and noise.
     #[test]
     fn the_fast_path_matches_the_full_parser(
-        steps in proptest::collection::vec((0u8..6, "[a-z é\"\\\\\\n😀中\t]{0,12}", 0u8..3), 1..25),
+        steps in proptest::collection::vec((0u8..6, "[a-z é\"\\\\\\n😀中\t]{0,12}", 0u8..7), 1..25),
+        decoy in "[a-z\"]{0,6}",
         cuts in proptest::collection::vec(any::<usize>(), 0..30),
     ) {
         let mut body = String::new();
         let mut text = String::new();
         for (i, (action, piece, style)) in steps.iter().enumerate() {
+            // The decoy extends the answer so far, to tempt the fast path
+            // into taking it for the answer.
+            let decoy = format!("{text}{decoy}");
             match action {
                 // Grow the answer (most events).
                 0..=2 => text.push_str(piece),
@@ -208,17 +242,17 @@ proptest! {
                 4 => {
                     let keep = text.chars().count() / 2;
                     let stale: String = text.chars().take(keep).collect();
-                    body.push_str(&format!("data: {}\n\n", styled_event(&stale, *style, "next", false)));
+                    body.push_str(&format!("data: {}\n\n", styled_event(&stale, *style, "next", false, i, &decoy)));
                     continue;
                 }
                 // Noise: another message type, a comment, junk.
                 _ => {
-                    body.push_str(&format!("data: {}\n\n: ping\n\ndata: {{junk\n\n", styled_event(piece, *style, "variant", false)));
+                    body.push_str(&format!("data: {}\n\n: ping\n\ndata: {{junk\n\n", styled_event(piece, *style, "variant", false, i, &decoy)));
                     continue;
                 }
             }
             let last = i + 1 == steps.len();
-            body.push_str(&format!("data: {}\n\n", styled_event(&text, *style, "next", last)));
+            body.push_str(&format!("data: {}\n\n", styled_event(&text, *style, "next", last, i, &decoy)));
         }
         body.push_str("data: [DONE]\n\n");
         let expected = reference_deltas(body.as_bytes());

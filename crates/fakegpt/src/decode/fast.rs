@@ -11,6 +11,8 @@
 //! answer `false`, and the caller uses the full parser instead, so results
 //! never differ from it.
 
+use std::borrow::Cow;
+
 use memchr::memmem;
 
 use super::delta::DeltaTracker;
@@ -129,13 +131,24 @@ fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
     }
 }
 
-/// Whether the payload with its answer string emptied is a well-formed
-/// `next` event whose first part is that (now empty) string.
+/// Whether the payload with the string at `start..end` emptied is a
+/// well-formed `next` event whose first part is that very string.
+///
+/// Emptying is not enough: another `"parts"` key (say in the metadata) may
+/// hold the string found, while the answer's own first part is already
+/// empty. So the full parser must also place the answer's first part at
+/// `start`: an empty string is always borrowed from the input, and its
+/// address says where it is. (An owned string, if the parser ever made
+/// one, declines the fast path.)
 fn skeleton_is_next(payload: &[u8], start: usize, end: usize) -> bool {
     let mut skeleton = Vec::with_capacity(start + payload.len() - end);
     skeleton.extend_from_slice(&payload[..start]);
     skeleton.extend_from_slice(&payload[end..]);
-    matches!(parse_payload(&skeleton), Line::Text(text) if text.is_empty())
+    let at = skeleton.as_ptr().wrapping_add(start);
+    matches!(
+        parse_payload(&skeleton),
+        Line::Text(Cow::Borrowed(text)) if text.is_empty() && std::ptr::eq(text.as_ptr(), at)
+    )
 }
 
 /// The text of raw JSON string content, or `None` if it is not valid JSON
@@ -245,6 +258,39 @@ mod tests {
         let bytes = br#"ab\"c\\" rest"#;
         assert_eq!(string_end(bytes, 0), Some(7));
         assert_eq!(string_end(br#"abc\"#, 0), None);
+    }
+
+    /// Every `next` payload of `bodies` through the decoder (fast path
+    /// first) and through the full parser alone.
+    fn both_ways(bodies: &[&str]) -> (String, String) {
+        let (mut fast, mut full) = (Cumulative::default(), DeltaTracker::new());
+        let mut tracker = DeltaTracker::new();
+        let (mut got, mut expected) = (String::new(), String::new());
+        for body in bodies {
+            if !fast.handle(body.as_bytes(), &mut tracker, &mut got) {
+                if let Line::Text(text) = parse_payload(body.as_bytes()) {
+                    tracker.push(&text, &mut got);
+                }
+                fast.forget();
+            }
+            if let Line::Text(text) = parse_payload(body.as_bytes()) {
+                full.push(&text, &mut expected);
+            }
+        }
+        (got, expected)
+    }
+
+    #[test]
+    fn a_parts_key_outside_the_content_is_not_the_answer() {
+        let decoy = r#"{"message":{"metadata":{"message_type":"next","parts":["X"]},"content":{"parts":[""]}}}"#;
+        let (got, expected) = both_ways(&[decoy]);
+        assert_eq!((got.as_str(), expected.as_str()), ("", ""));
+        // Also when the decoy follows a real event the fast path remembered.
+        let real = r#"{"message":{"metadata":{"message_type":"next","parts":["X"]},"content":{"parts":["Hello"]}}}"#;
+        let grown = r#"{"message":{"metadata":{"message_type":"next","parts":["XY"]},"content":{"parts":["Hello"]}}}"#;
+        let (got, expected) = both_ways(&[real, grown, decoy]);
+        assert_eq!(got, expected);
+        assert_eq!(got, "Hello");
     }
 
     #[test]
