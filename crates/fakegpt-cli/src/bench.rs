@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fakegpt::{ChatRequest, FakeGpt, Message, Provider, RequestOptions};
+use fakegpt::{ChatRequest, FakeGpt, Message};
 use futures_util::StreamExt;
 use serde::Serialize;
 
@@ -39,7 +39,6 @@ enum Target {
     },
     Library {
         provider: FakeGpt,
-        options: RequestOptions,
     },
 }
 
@@ -70,23 +69,19 @@ pub async fn run(args: BenchArgs) -> Result<(), Failure> {
             (target, format!("{url} (OpenAI API)"), None)
         }
         None => {
-            let upstream = crate::provider::connect(&args.upstream).await?;
-            let options = args
-                .timeouts
-                .to_options(args.upstream.proxy.clone())
-                .map_err(|e| Failure::new(e, "see fakegpt bench --help"))?;
-            let label = format!("{} (library)", upstream.provider.url());
+            let upstream =
+                crate::provider::connect(&args.upstream, &args.timeouts, "bench").await?;
+            let label = format!("{} (library)", upstream.provider.base_url());
             let target = Target::Library {
                 provider: upstream.provider,
-                options,
             };
             (target, label, upstream.emulator)
         }
     };
-    if let Target::Library { provider, options } = &target {
+    if let Target::Library { provider } = &target {
         // Log in before the clock starts, as a long-running client would have.
         provider
-            .ensure_session(options)
+            .ensure_session()
             .await
             .map_err(|e| Failure::from_error(&e, false))?;
     }
@@ -230,9 +225,8 @@ async fn one(target: &Target, prompt: &str, stream: bool, started: Instant) -> S
     };
     let outcome: Result<(), String> = async {
         match target {
-            Target::Library { provider, options } => {
-                let mut request = ChatRequest::new("gpt-3.5-turbo", vec![Message::user(prompt)]);
-                request.options = options.clone();
+            Target::Library { provider } => {
+                let request = ChatRequest::new("gpt-3.5-turbo", vec![Message::user(prompt)]);
                 let mut answer = provider.chat(request).await.map_err(|e| e.to_string())?;
                 while let Some(chunk) = answer.next().await {
                     chunk_seen(&mut sample, &chunk.map_err(|e| e.to_string())?);

@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Read, Write};
 
-use fakegpt::{ChatRequest, FakeGpt, Message, RequestOptions};
+use fakegpt::{ChatRequest, FakeGpt, Message};
 use futures_util::StreamExt;
 use tokio::io::AsyncBufReadExt;
 
@@ -21,24 +21,16 @@ enum Written {
 struct Session {
     provider: FakeGpt,
     model: String,
-    options: RequestOptions,
-    default_upstream: bool,
     /// Keeps an in-process emulator alive for `--local`.
     _emulator: Option<fakegpt_upstream::Emulator>,
 }
 
 /// Runs `fakegpt chat`.
 pub async fn run(args: ChatArgs) -> Result<(), Failure> {
-    let options = args
-        .timeouts
-        .to_options(args.upstream.proxy.clone())
-        .map_err(|e| Failure::new(e, "see fakegpt chat --help"))?;
-    let upstream = crate::provider::connect(&args.upstream).await?;
+    let upstream = crate::provider::connect(&args.upstream, &args.timeouts, "chat").await?;
     let session = Session {
-        default_upstream: upstream.is_default,
         provider: upstream.provider,
         model: args.model,
-        options,
         _emulator: upstream.emulator,
     };
     let mut history: Vec<Message> = args.system.into_iter().map(Message::system).collect();
@@ -71,12 +63,8 @@ fn read_stdin() -> Result<String, Failure> {
 impl Session {
     /// Streams one answer to stdout and returns its text.
     async fn ask(&self, messages: Vec<Message>) -> Result<String, Failure> {
-        let request = ChatRequest {
-            model: self.model.clone(),
-            messages,
-            options: self.options.clone(),
-        };
-        let fail = |e: fakegpt::Error| Failure::from_error(&e, self.default_upstream);
+        let request = ChatRequest::new(self.model.clone(), messages);
+        let fail = |e: fakegpt::Error| Failure::from_error(&e, self.provider.is_public_service());
         let mut stream = self.provider.chat(request).await.map_err(fail)?;
         let mut answer = String::new();
         let mut outcome = Ok(());
@@ -148,7 +136,7 @@ async fn interactive(session: &Session, mut history: Vec<Message>) -> Result<(),
             Ok(answer) => history.push(Message::assistant(answer)),
             Err(failure) => {
                 history.pop();
-                crate::report::fail(&failure.message, failure.hint.as_deref());
+                failure.report();
             }
         }
     }

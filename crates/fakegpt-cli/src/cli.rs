@@ -98,7 +98,7 @@ fn positive_rate(value: &str) -> Result<f64, String> {
 #[derive(Debug, Args)]
 pub struct UpstreamChoice {
     /// The chat-shared service's base URL.
-    #[arg(long, env = "FAKEGPT_BASE_URL", value_name = "URL", default_value = fakegpt::fakegpt::DEFAULT_BASE_URL)]
+    #[arg(long, env = "FAKEGPT_BASE_URL", value_name = "URL", default_value = fakegpt::FakeGpt::DEFAULT_BASE_URL)]
     pub base_url: String,
 
     /// Start the emulator in-process on a free loopback port and use it
@@ -125,7 +125,7 @@ pub struct TimeoutArgs {
         long,
         env = "FAKEGPT_CONNECT_TIMEOUT",
         value_name = "SECS",
-        default_value_t = 10.0
+        default_value_t = default_secs(fakegpt::Timeouts::default().connect)
     )]
     pub connect_timeout: f64,
     /// Seconds allowed for the first answer text, per attempt (0: no limit).
@@ -133,7 +133,7 @@ pub struct TimeoutArgs {
         long,
         env = "FAKEGPT_FIRST_BYTE_TIMEOUT",
         value_name = "SECS",
-        default_value_t = 60.0
+        default_value_t = default_secs(fakegpt::Timeouts::default().first_byte)
     )]
     pub first_byte_timeout: f64,
     /// Seconds allowed without any bytes from the upstream (0: no limit).
@@ -141,7 +141,7 @@ pub struct TimeoutArgs {
         long,
         env = "FAKEGPT_IDLE_TIMEOUT",
         value_name = "SECS",
-        default_value_t = 60.0
+        default_value_t = default_secs(fakegpt::Timeouts::default().idle)
     )]
     pub idle_timeout: f64,
     /// Seconds allowed for the whole answer, retries included (0: no limit).
@@ -149,13 +149,18 @@ pub struct TimeoutArgs {
         long,
         env = "FAKEGPT_TIMEOUT",
         value_name = "SECS",
-        default_value_t = 0.0
+        default_value_t = default_secs(fakegpt::Timeouts::default().total)
     )]
     pub timeout: f64,
     /// Attempts in all for failures before any answer text (connection
     /// errors, 429, 5xx), with jittered exponential backoff; 1: no retry.
-    #[arg(long, env = "FAKEGPT_MAX_ATTEMPTS", value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    #[arg(long, env = "FAKEGPT_MAX_ATTEMPTS", value_name = "N", default_value_t = fakegpt::RetryPolicy::default().max_attempts, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
+}
+
+/// A library default as the flags spell it: seconds, 0 for no limit.
+fn default_secs(limit: Option<Duration>) -> f64 {
+    limit.map_or(0.0, |d| d.as_secs_f64())
 }
 
 impl TimeoutArgs {
@@ -175,16 +180,12 @@ impl TimeoutArgs {
         })
     }
 
-    /// The request options these flags and `proxy` describe.
-    pub fn to_options(self, proxy: Option<String>) -> Result<fakegpt::RequestOptions, String> {
-        Ok(fakegpt::RequestOptions {
-            proxy,
-            timeouts: self.to_timeouts()?,
-            retry: fakegpt::RetryPolicy {
-                max_attempts: self.max_attempts,
-                ..fakegpt::RetryPolicy::default()
-            },
-        })
+    /// The retries these flags describe.
+    pub fn to_retry(self) -> fakegpt::RetryPolicy {
+        fakegpt::RetryPolicy {
+            max_attempts: self.max_attempts,
+            ..fakegpt::RetryPolicy::default()
+        }
     }
 }
 

@@ -51,7 +51,7 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => report::fail(&failure.message, failure.hint.as_deref()),
+        Err(failure) => failure.report(),
     }
 }
 

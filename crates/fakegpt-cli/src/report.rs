@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use fakegpt::{Error, Step};
+use fakegpt::{Error, ErrorKind};
 
 /// A failure to report: the message, and what to try.
 #[derive(Debug)]
@@ -12,6 +12,8 @@ pub struct Failure {
     pub message: String,
     /// What to try, if anything useful can be said.
     pub hint: Option<String>,
+    /// Whether it is a usage error (exit code 2), not a failure at run time.
+    pub usage: bool,
 }
 
 impl Failure {
@@ -20,44 +22,64 @@ impl Failure {
         Failure {
             message: message.into(),
             hint: Some(hint.into()),
+            usage: false,
         }
     }
 
-    /// A library error, with a hint chosen by what it says and whether the
-    /// default (offline) public service was used.
-    pub fn from_error(err: &Error, default_upstream: bool) -> Self {
-        let hint = match err {
-            Error::Connect { step: Step::Loads, .. } | Error::Timeout { step: Step::Loads, .. }
-                if default_upstream =>
-            {
-                Some("the public chat-shared service has been offline since 2024; pass --base-url URL (or set FAKEGPT_BASE_URL) or use --local".to_owned())
+    /// A usage error (a flag, a value, a file named on the command line)
+    /// with a hint.
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Failure {
+            usage: true,
+            ..Failure::new(message, hint)
+        }
+    }
+
+    /// A library error, with a hint chosen by its kind and whether the
+    /// public (offline) service was used.
+    pub fn from_error(err: &Error, public_service: bool) -> Self {
+        let hint = match err.kind() {
+            _ if public_service && err.is_connect() => {
+                "the public chat-shared service has been offline since 2024; pass --base-url URL (or set FAKEGPT_BASE_URL) or use --local".to_owned()
             }
-            Error::Connect { .. } => Some("check --base-url and --proxy, and that the upstream is running".into()),
-            Error::Timeout { .. } => Some("the upstream is slow or stuck; try again, or raise --connect-timeout / --idle-timeout / --timeout".into()),
-            Error::Status { status: 429, retry_after, .. } => Some(match retry_after {
-                Some(secs) => format!("the shared account is busy; try again in {secs} s"),
+            ErrorKind::Connect => "check --base-url and --proxy, and that the upstream is running".into(),
+            ErrorKind::Timeout => "the upstream is slow or stuck; try again, or raise --connect-timeout / --idle-timeout / --timeout".into(),
+            ErrorKind::RateLimited => match err.retry_after() {
+                Some(after) => format!("the shared account is busy; try again in {} s", after.as_secs()),
                 None => "the shared account is busy; try again later".into(),
-            }),
-            Error::Status { status: 401 | 403, .. } => {
-                Some("the upstream refused the session even after logging in again; try again later".into())
+            },
+            ErrorKind::Rejected if err.status().is_some() => {
+                "the upstream refused the session even after logging in again; try again later".into()
             }
-            Error::Status { status, .. } if *status >= 500 => Some("the upstream failed; try again later".into()),
-            Error::NoAccounts => Some("the upstream has no shared account free; try again later".into()),
-            Error::Protocol { .. } => Some(
-                "the upstream answered in a way fakegpt does not understand; check that --base-url points at a chat-shared service, or try again"
-                    .into(),
-            ),
-            Error::NoValidResponse => Some("the upstream sent no answer text; try again".into()),
-            Error::InvalidProxy { .. } => Some("use an http://, https://, socks5:// or socks5h:// URL with a host and port".into()),
-            Error::InvalidCertificate(_) => Some("--ca-cert must be a PEM file with one or more certificates".into()),
-            Error::InvalidBaseUrl { .. } => Some("use an http:// or https:// URL, e.g. http://127.0.0.1:8080".into()),
-            Error::UnsupportedModel { .. } => Some(format!("use --model {}", fakegpt::fakegpt::MODELS[0])),
-            Error::InvalidRequest(_) => Some("pass a prompt as an argument or on stdin".into()),
-            _ => None,
+            ErrorKind::Rejected => "the upstream has no shared account free; try again later".into(),
+            ErrorKind::UpstreamStatus => "the upstream failed; try again later".into(),
+            ErrorKind::Protocol => {
+                "the upstream answered in a way fakegpt does not understand; check that --base-url points at a chat-shared service, or try again".into()
+            }
+            ErrorKind::NoValidResponse => "the upstream sent no answer text; try again".into(),
+            ErrorKind::Config => "check --base-url (http:// or https://), --proxy (http://, https://, socks5:// or socks5h:// with a host and port) and --ca-cert (a PEM file)".into(),
+            ErrorKind::UnsupportedModel => format!("use --model {}", fakegpt::FakeGpt::MODELS[0]),
+            ErrorKind::InvalidRequest => "pass a prompt as an argument or on stdin".into(),
+            ErrorKind::Cancelled => "try again".into(),
         };
         Failure {
             message: err.to_string(),
-            hint,
+            hint: Some(hint),
+            usage: matches!(
+                err.kind(),
+                ErrorKind::UnsupportedModel | ErrorKind::InvalidRequest | ErrorKind::Config
+            ),
+        }
+    }
+
+    /// Prints the failure and returns its exit code: 2 for a usage error,
+    /// 1 otherwise.
+    pub fn report(&self) -> ExitCode {
+        fail(&self.message, self.hint.as_deref());
+        if self.usage {
+            ExitCode::from(2)
+        } else {
+            ExitCode::FAILURE
         }
     }
 }
@@ -109,6 +131,44 @@ pub fn usage(err: clap::Error) -> ExitCode {
         .find_map(|l| l.strip_prefix("tip: "))
         .map(|t| format!("{t}; "))
         .unwrap_or_default();
-    fail(reason, Some(&format!("{tip}see fakegpt --help")));
+    fail(
+        reason,
+        Some(&format!("{tip}see {} --help", command_of(&rendered))),
+    );
     ExitCode::from(2)
+}
+
+/// The command a clap error is about, from its usage line (`Usage:
+/// fakegpt chat [OPTIONS] …` gives `fakegpt chat`).
+fn command_of(rendered: &str) -> String {
+    rendered
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .map(|usage| {
+            usage
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['[', '<', '-']))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|command| !command.is_empty())
+        .unwrap_or_else(|| "fakegpt".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_hints_name_the_subcommand() {
+        assert_eq!(
+            command_of("error: x\n\nUsage: fakegpt chat [OPTIONS] [PROMPT]\n"),
+            "fakegpt chat"
+        );
+        assert_eq!(
+            command_of("error: x\n\nUsage: fakegpt <COMMAND>\n"),
+            "fakegpt"
+        );
+        assert_eq!(command_of("error: x"), "fakegpt");
+    }
 }

@@ -1,22 +1,33 @@
 //! `fakegpt serve`: the OpenAI-compatible gateway over the provider.
 
 use std::io::Write;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use fakegpt::Provider;
-use fakegpt_gateway::models::Models;
-use fakegpt_gateway::{AppState, GatewayConfig};
+use fakegpt_gateway::GatewayConfig;
 
 use crate::cli::ServeArgs;
 use crate::report::Failure;
 
-/// Runs the gateway until SIGINT or SIGTERM.
+/// Runs the gateway until SIGINT or SIGTERM (a second one exits at once).
 pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let config = settings(&args)?;
-    check_exposure(&args)?;
-    let upstream = crate::provider::connect(&args.upstream).await?;
+    config
+        .check_exposure(&args.host)
+        .map_err(|e| Failure::usage(e.to_string(), "pass --api-key KEY (or FAKEGPT_API_KEYS), or --allow-unauthenticated if that is really meant"))?;
+    let upstream = crate::provider::connect(&args.upstream, &args.timeouts, "serve").await?;
+    let provider: Arc<dyn Provider> = Arc::new(upstream.provider.clone());
+    // Checked before binding, so a bad alias is a usage error, not a failed start.
+    config.check_models(&provider.models()).map_err(|e| {
+        Failure::usage(
+            e.to_string(),
+            format!(
+                "e.g. --model-alias gpt-4o-mini={}",
+                fakegpt::FakeGpt::MODELS[0]
+            ),
+        )
+    })?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .map_err(|e| {
@@ -37,13 +48,11 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     drop(stdout);
     tracing::info!(
         %url,
-        upstream = upstream.provider.url(),
-        auth = if config.api_keys.is_empty() { "off" } else { "api keys" },
+        upstream = upstream.provider.base_url(),
+        auth = if config.requires_key() { "api keys" } else { "off" },
         "serving the OpenAI-compatible API"
     );
-    let provider: Arc<dyn Provider> = Arc::new(upstream.provider);
-    let state = AppState::new(provider, config);
-    fakegpt_gateway::serve(listener, state, shutdown_signal())
+    fakegpt_gateway::serve(listener, provider, config, shutdown_signal())
         .await
         .map_err(|e| Failure::new(format!("the server failed: {e}"), "see the log above"))?;
     drop(upstream.emulator);
@@ -52,68 +61,60 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
 
 /// The gateway's settings from the flags.
 fn settings(args: &ServeArgs) -> Result<GatewayConfig, Failure> {
-    let upstream = args
-        .timeouts
-        .to_options(args.upstream.proxy.clone())
-        .map_err(|e| Failure::new(e, "see fakegpt serve --help"))?;
-    for (flag, value) in [
-        ("--shutdown-grace", args.shutdown_grace),
-        ("--body-timeout", args.body_timeout),
-    ] {
-        if !value.is_finite() || value < 0.0 {
-            return Err(Failure::new(
+    let help = "see fakegpt serve --help";
+    let seconds = |flag: &str, value: f64| {
+        if value.is_finite() && value >= 0.0 {
+            Ok(Duration::from_secs_f64(value.min(1e6)))
+        } else {
+            Err(Failure::usage(
                 format!("{flag} must be a number of seconds, 0 or more"),
-                "see fakegpt serve --help",
-            ));
+                help,
+            ))
         }
+    };
+    let mut builder = GatewayConfig::builder()
+        .allow_unauthenticated(args.allow_unauthenticated)
+        .max_body_bytes(args.max_body_bytes)
+        .body_timeout(seconds("--body-timeout", args.body_timeout)?)
+        .max_concurrency(args.max_concurrency as usize)
+        .shutdown_grace(seconds("--shutdown-grace", args.shutdown_grace)?);
+    for key in &args.api_keys {
+        builder = builder.api_key(key);
     }
-    let mut models = Models::from_provider(fakegpt::fakegpt::MODELS);
+    for origin in &args.cors_origins {
+        builder = builder.cors_origin(origin);
+    }
     for alias in &args.model_aliases {
-        let (name, model) = alias
-            .split_once('=')
-            .filter(|(n, m)| !n.trim().is_empty() && fakegpt::fakegpt::MODELS.contains(&m.trim()))
-            .ok_or_else(|| {
-                Failure::new(
-                    format!("--model-alias {alias:?} is not ALIAS=MODEL with a model the provider serves"),
-                    format!("e.g. --model-alias gpt-4o-mini={}", fakegpt::fakegpt::MODELS[0]),
-                )
-            })?;
-        models.add_alias(name.trim(), model.trim());
+        let Some((name, model)) = alias.split_once('=') else {
+            return Err(Failure::usage(
+                format!("--model-alias {alias:?} is not ALIAS=MODEL"),
+                format!(
+                    "e.g. --model-alias gpt-4o-mini={}",
+                    fakegpt::FakeGpt::MODELS[0]
+                ),
+            ));
+        };
+        builder = builder.model_alias(name, model);
     }
-    let api_keys: Vec<String> = args
-        .api_keys
-        .iter()
-        .map(|k| k.trim().to_owned())
-        .filter(|k| !k.is_empty())
-        .collect();
-    Ok(GatewayConfig {
-        api_keys,
-        max_body_bytes: args.max_body_bytes,
-        body_timeout: Duration::from_secs_f64(args.body_timeout.min(1e6)),
-        max_concurrency: args.max_concurrency as usize,
-        cors_origins: args.cors_origins.clone(),
-        upstream,
-        models,
-        shutdown_grace: Duration::from_secs_f64(args.shutdown_grace.min(1e6)),
-    })
+    builder
+        .build()
+        .map_err(|e| Failure::usage(e.to_string(), help))
 }
 
-/// Refuses to expose an unauthenticated API beyond this machine unless told to.
-fn check_exposure(args: &ServeArgs) -> Result<(), Failure> {
-    let has_keys = args.api_keys.iter().any(|k| !k.trim().is_empty());
-    let loopback =
-        args.host == "localhost" || args.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if has_keys || loopback || args.allow_unauthenticated {
-        return Ok(());
-    }
-    Err(Failure::new(
-        format!("refusing to serve without an API key on the non-loopback address {}", args.host),
-        "pass --api-key KEY (or FAKEGPT_API_KEYS), or --allow-unauthenticated if that is really meant",
-    ))
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM; a second one ends
+/// the process at once, with exit code 130.
+async fn shutdown_signal() {
+    signal().await;
+    tracing::info!("press Ctrl-C again to stop at once");
+    tokio::spawn(async {
+        signal().await;
+        tracing::warn!("stopping at once; requests in flight are cut");
+        std::process::exit(130);
+    });
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+async fn signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -175,7 +175,7 @@ fn failures_are_one_line_with_a_hint() {
     let proxy = fakegpt()
         .args(["chat", "--local", "--proxy", "ftp://user:pw@x", "hi"])
         .bounded();
-    let stderr = one_line_failure(&proxy);
+    let stderr = one_line_error(&proxy, 2);
     assert!(
         stderr.contains("invalid proxy URL") && !stderr.contains("pw@"),
         "{stderr}"
@@ -187,12 +187,12 @@ fn failures_are_one_line_with_a_hint() {
     let model = fakegpt()
         .args(["chat", "--local", "--model", "gpt-9", "hi"])
         .bounded();
-    assert!(one_line_failure(&model).contains("--model gpt-3.5-turbo"));
+    assert!(one_line_error(&model, 2).contains("--model gpt-3.5-turbo"));
 
     let timeout = fakegpt()
         .args(["chat", "--local", "--idle-timeout=-3", "hi"])
         .bounded();
-    assert!(one_line_failure(&timeout).contains("--idle-timeout"));
+    assert!(one_line_error(&timeout, 2).contains("--idle-timeout"));
 }
 
 #[test]
@@ -340,7 +340,7 @@ fn a_private_ca_can_be_trusted_for_an_https_upstream() {
         .args(["chat", "--base-url", &emulator.url(), "hi", "--ca-cert"])
         .arg(&pem)
         .bounded();
-    assert!(one_line_failure(&garbage).contains("invalid CA certificate"));
+    assert!(one_line_error(&garbage, 2).contains("invalid CA certificate"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -349,7 +349,7 @@ fn serve_refuses_an_open_unauthenticated_bind_and_bad_aliases() {
     let open = fakegpt()
         .args(["serve", "--local", "--host", "0.0.0.0", "--port", "0"])
         .bounded();
-    let stderr = one_line_failure(&open);
+    let stderr = one_line_error(&open, 2);
     assert!(
         stderr.contains("refusing to serve without an API key") && stderr.contains("--api-key"),
         "{stderr}"
@@ -364,7 +364,7 @@ fn serve_refuses_an_open_unauthenticated_bind_and_bad_aliases() {
             "gpt-4o=nope",
         ])
         .bounded();
-    assert!(one_line_failure(&alias).contains("--model-alias"));
+    assert!(one_line_error(&alias, 2).contains("--model-alias"));
 }
 
 #[test]

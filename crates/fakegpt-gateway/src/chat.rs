@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use fakegpt::{ChatRequest, TextStream};
+use fakegpt::ChatRequest;
 use futures_util::StreamExt;
 use serde::Serialize;
 
@@ -53,42 +53,26 @@ async fn run(
         ));
     }
     let bytes = read_body(headers, body, &state.config).await?;
-    let chat = validate::chat_request(&bytes, &state.config.models)?;
+    let chat = validate::chat_request(&bytes, &state.models)?;
     let permit = Arc::clone(&state.permits)
         .try_acquire_owned()
         .map_err(|_| ApiError::busy(state.config.max_concurrency))?;
     let prompt_tokens = tokens::prompt(&chat.messages, &chat.names);
-    let request = ChatRequest {
-        model: chat.upstream_model,
-        messages: chat.messages,
-        options: state.config.upstream.clone(),
-    };
+    let request = ChatRequest::new(chat.upstream_model, chat.messages);
     Metrics::observe(&state.metrics.overhead, started.elapsed());
 
     let upstream_started = Instant::now();
     let cut = crate::state::cut(state.cut.subscribe());
     tokio::pin!(cut);
-    let start = async {
-        let mut stream = state
-            .provider
-            .chat(request)
-            .await
-            .map_err(|e| ApiError::from_provider(&e))?;
-        match stream.next().await {
-            Some(Ok(text)) => Ok((stream, text)),
-            Some(Err(err)) => Err(ApiError::from_provider(&err)),
-            None => Err(ApiError::from_provider(&fakegpt::Error::NoValidResponse)),
-        }
-    };
-    let (mut stream, first) = tokio::select! {
-        started = start => started?,
+    let mut answer = tokio::select! {
+        started = state.provider.chat(request) => started.map_err(|e| ApiError::from_provider(&e))?,
         () = &mut cut => return Err(shut_down()),
     };
     Metrics::observe(
         &state.metrics.upstream_first_byte,
         upstream_started.elapsed(),
     );
-    let answer = Answer {
+    let reply = Reply {
         id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
         created: SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -98,10 +82,10 @@ async fn run(
         prompt_tokens,
     };
     if !chat.stream {
-        let mut text = first;
+        let mut text = String::new();
         loop {
             let item = tokio::select! {
-                item = stream.next() => item,
+                item = answer.next() => item,
                 () = &mut cut => return Err(shut_down()),
             };
             match item {
@@ -111,7 +95,8 @@ async fn run(
         }
         Metrics::observe(&state.metrics.upstream_total, upstream_started.elapsed());
         drop(permit);
-        return Ok(Json(answer.whole(text)).into_response());
+        let finish = finish_reason(&answer);
+        return Ok(Json(reply.whole(text, finish)).into_response());
     }
     let live = Live {
         state,
@@ -119,7 +104,7 @@ async fn run(
         upstream_started,
         request_id,
     };
-    let body = Body::from_stream(answer.stream(first, stream, chat.include_usage, live));
+    let body = Body::from_stream(reply.stream(answer, chat.include_usage, live));
     Ok((
         [
             (header::CONTENT_TYPE, "text/event-stream; charset=utf-8"),
@@ -129,6 +114,13 @@ async fn run(
         body,
     )
         .into_response())
+}
+
+/// OpenAI's name for why `answer` ended: what the provider said, or `stop`.
+fn finish_reason(answer: &fakegpt::Answer) -> &'static str {
+    answer
+        .finish_reason()
+        .map_or("stop", fakegpt::FinishReason::as_str)
 }
 
 fn shut_down() -> ApiError {
@@ -160,7 +152,7 @@ async fn read_body(
 }
 
 /// What every chunk of one answer shares.
-struct Answer {
+struct Reply {
     id: String,
     created: u64,
     model: String,
@@ -185,8 +177,8 @@ impl Drop for InFlight {
     }
 }
 
-impl Answer {
-    fn whole(self, text: String) -> ChatCompletion {
+impl Reply {
+    fn whole(self, text: String, finish: &str) -> ChatCompletion {
         ChatCompletion {
             id: self.id,
             object: "chat.completion".into(),
@@ -200,7 +192,7 @@ impl Answer {
                     content: text,
                 },
                 logprobs: None,
-                finish_reason: "stop".into(),
+                finish_reason: finish.into(),
             }],
         }
     }
@@ -223,8 +215,7 @@ impl Answer {
 
     fn stream(
         self,
-        first: String,
-        mut rest: TextStream,
+        mut answer: fakegpt::Answer,
         include_usage: bool,
         live: Live,
     ) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
@@ -243,6 +234,11 @@ impl Answer {
             let role = Delta { role: Some("assistant".into()), content: Some(String::new()) };
             let mut frames = frame(&self.chunk(role, None, usage_field()));
             let content_frame = ContentFrame::new(&self.chunk(content(String::new()), None, usage_field()));
+            // The first chunk is in hand: the answer hands it out at once.
+            let first = match answer.next().await {
+                Some(Ok(first)) => first,
+                _ => String::new(),
+            };
             text.push_str(&first);
             content_frame.write(&first, &mut frames);
             yield Ok(Bytes::from(frames));
@@ -251,7 +247,7 @@ impl Answer {
             tokio::pin!(cut);
             loop {
                 let item = tokio::select! {
-                    item = rest.next() => item,
+                    item = answer.next() => item,
                     () = &mut cut => {
                         failure = Some(shut_down());
                         break;
@@ -275,7 +271,8 @@ impl Answer {
             let mut tail = Vec::new();
             match failure {
                 None => {
-                    tail.extend_from_slice(&frame(&self.chunk(Delta::default(), Some("stop"), usage_field())));
+                    let finish = finish_reason(&answer);
+                    tail.extend_from_slice(&frame(&self.chunk(Delta::default(), Some(finish), usage_field())));
                     if include_usage {
                         let mut last = self.chunk(Delta::default(), None, UsageField::Counts(tokens::usage(self.prompt_tokens, &text)));
                         last.choices.clear();
@@ -283,7 +280,8 @@ impl Answer {
                     }
                 }
                 Some(api) => {
-                    tracing::warn!(request_id = %request_id.0, cause = %api.message, "the answer failed after output began");
+                    let cause = api.cause.as_deref().unwrap_or(&api.message);
+                    tracing::warn!(request_id = %request_id.0, cause, "the answer failed after output began");
                     tail.extend_from_slice(&frame(&api.body()));
                 }
             }
@@ -362,7 +360,7 @@ mod tests {
     #[test]
     fn content_frames_match_serialising_the_whole_chunk() {
         for null in [false, true] {
-            let answer = Answer {
+            let answer = Reply {
                 id: "chatcmpl-1".into(),
                 created: 7,
                 model: "gpt-3.5-turbo".into(),

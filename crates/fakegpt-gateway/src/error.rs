@@ -20,6 +20,9 @@ pub struct ApiError {
     pub code: Option<&'static str>,
     /// Seconds for a `Retry-After` header.
     pub retry_after: Option<u64>,
+    /// What the access log says of the cause, when it says more than the
+    /// message (a provider's context); never sent to the client.
+    pub cause: Option<Box<str>>,
 }
 
 /// The JSON body of an error.
@@ -52,6 +55,7 @@ impl ApiError {
             param: None,
             code: None,
             retry_after: None,
+            cause: None,
         }
     }
 
@@ -145,47 +149,64 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "server_error", message)
     }
 
-    /// The error for a provider failure: 502 for upstream failures, 504 for
-    /// timeouts, 429 when the upstream's shared account is busy, 400 for
-    /// requests the provider refuses.
+    /// The error for a provider failure, by its kind (every kind decided
+    /// here, no catch-all): 502 for upstream failures, 504 for timeouts,
+    /// 429 when the upstream asks to slow down, 400/404 for requests the
+    /// provider refuses, 500 for a misconfigured provider, 503 when the
+    /// request was cancelled. Clients get the error's message, never the
+    /// provider's context (its steps and endpoints stay in the logs).
     pub fn from_provider(err: &fakegpt::Error) -> Self {
-        use fakegpt::Error as E;
-        let message = format!("Upstream failure: {err}");
-        match err {
-            E::Timeout { .. } => {
-                let mut e = Self::new(StatusCode::GATEWAY_TIMEOUT, "server_error", message);
-                e.code = Some("upstream_timeout");
+        let mut api = Self::from_kind(err);
+        api.cause = Some(err.to_string().into());
+        api
+    }
+
+    fn from_kind(err: &fakegpt::Error) -> Self {
+        use fakegpt::ErrorKind as K;
+        let message = format!("Upstream failure: {}", err.message());
+        let upstream = |code: &'static str| {
+            let mut e = Self::new(StatusCode::BAD_GATEWAY, "server_error", message.clone());
+            e.code = Some(code);
+            e
+        };
+        match err.kind() {
+            K::InvalidRequest => Self::invalid(Some("messages"), err.message()),
+            K::UnsupportedModel => {
+                let mut e = Self::new(
+                    StatusCode::NOT_FOUND,
+                    "invalid_request_error",
+                    err.message(),
+                );
+                e.param = Some("model".into());
+                e.code = Some("model_not_found");
                 e
             }
-            E::Status {
-                status: 429,
-                retry_after,
-                ..
-            } => {
-                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", message);
-                e.code = Some("upstream_rate_limited");
-                e.retry_after = *retry_after;
-                e
-            }
-            E::InvalidRequest(why) => Self::invalid(Some("messages"), why.clone()),
-            E::UnsupportedModel { model, .. } => Self::model_not_found(model),
-            E::InvalidProxy { .. }
-            | E::InvalidBaseUrl { .. }
-            | E::InvalidCertificate(_)
-            | E::BlockingInRuntime => {
+            K::Config => {
                 let mut e = Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "server_error",
-                    format!("Gateway misconfigured: {err}"),
+                    format!("Gateway misconfigured: {}", err.message()),
                 );
                 e.code = Some("gateway_misconfigured");
                 e
             }
-            _ => {
-                let mut e = Self::new(StatusCode::BAD_GATEWAY, "server_error", message);
-                e.code = Some("upstream_error");
+            K::Timeout => {
+                let mut e = Self::new(StatusCode::GATEWAY_TIMEOUT, "server_error", message);
+                e.code = Some("upstream_timeout");
                 e
             }
+            K::RateLimited => {
+                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", message);
+                e.code = Some("upstream_rate_limited");
+                e.retry_after = err.retry_after().map(|d| d.as_secs().max(1));
+                e
+            }
+            K::Connect => upstream("upstream_unreachable"),
+            K::Rejected => upstream("upstream_rejected"),
+            K::UpstreamStatus => upstream("upstream_error"),
+            K::Protocol => upstream("upstream_protocol_error"),
+            K::NoValidResponse => upstream("upstream_no_answer"),
+            K::Cancelled => Self::unavailable(format!("Cancelled: {}", err.message())),
         }
     }
 
@@ -220,7 +241,9 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        response.extensions_mut().insert(LoggedCause(self.message));
+        response
+            .extensions_mut()
+            .insert(LoggedCause(self.cause.map_or(self.message, String::from)));
         response
     }
 }
@@ -241,41 +264,34 @@ mod tests {
 
     #[test]
     fn provider_failures_map_to_statuses() {
-        use fakegpt::{Error, Step, TimeoutKind};
-        let timeout = Error::Timeout {
-            step: Step::Conversation,
-            kind: TimeoutKind::Idle,
-            after: std::time::Duration::from_secs(1),
-        };
+        use fakegpt::{Error, ErrorKind, TimeoutKind};
+        let timeout = Error::timeout(TimeoutKind::Idle, std::time::Duration::from_secs(1));
         assert_eq!(
             ApiError::from_provider(&timeout).status,
             StatusCode::GATEWAY_TIMEOUT
         );
+        let empty = Error::new(ErrorKind::NoValidResponse, "No valid response");
         assert_eq!(
-            ApiError::from_provider(&Error::NoValidResponse).status,
+            ApiError::from_provider(&empty).status,
             StatusCode::BAD_GATEWAY
         );
-        let busy = Error::Status {
-            step: Step::Conversation,
-            status: 429,
-            retry_after: Some(3),
-            body: String::new(),
-        };
+        let busy =
+            Error::upstream_status(429, "").with_retry_after(std::time::Duration::from_secs(3));
         let mapped = ApiError::from_provider(&busy);
         assert_eq!(
             (mapped.status, mapped.retry_after),
             (StatusCode::TOO_MANY_REQUESTS, Some(3))
         );
-        let html = Error::Status {
-            step: Step::Conversation,
-            status: 403,
-            retry_after: None,
-            body: "an HTML page titled \"Just a moment...\" (200 bytes)".into(),
-        };
+        let html =
+            Error::upstream_status(403, "an HTML page titled \"Just a moment...\" (200 bytes)")
+                .with_context("conversation (POST /api/conversation)");
         let mapped = ApiError::from_provider(&html);
         assert_eq!(mapped.status, StatusCode::BAD_GATEWAY);
-        assert!(mapped
-            .message
-            .contains("conversation (POST /api/conversation): upstream answered HTTP 403"));
+        assert!(
+            mapped.message.contains("upstream answered HTTP 403"),
+            "{}",
+            mapped.message
+        );
+        assert!(!mapped.message.contains("/api/"), "{}", mapped.message);
     }
 }

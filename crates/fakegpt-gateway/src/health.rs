@@ -26,10 +26,13 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
     if !state.accepting.load(Ordering::SeqCst) {
         return not_ready("shutting down");
     }
-    let check = state.provider.ready(state.config.upstream.clone());
+    let check = state.provider.ready();
     match tokio::time::timeout(READY_TIMEOUT, check).await {
         Ok(Ok(())) => Json(json!({"status": "ready"})).into_response(),
-        Ok(Err(err)) => not_ready(&format!("upstream session not usable: {err}")),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "not ready");
+            not_ready(&format!("upstream not usable: {}", err.message()))
+        }
         Err(_) => not_ready("upstream session check timed out"),
     }
 }

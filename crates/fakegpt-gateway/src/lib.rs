@@ -5,28 +5,36 @@
 //! answers, chunks and errors, API keys, limits, health, metrics and
 //! graceful shutdown; it never sees the upstream's wire format.
 //!
-//! - [`chat`]: `POST /v1/chat/completions`, whole or streamed;
-//! - [`validate`]: request bodies → chats, or errors naming the field;
-//! - [`models`]: `GET /v1/models[/{id}]` and model aliases;
-//! - [`openai`]: the wire types; [`error`]: OpenAI's error shape;
-//! - [`auth`], [`health`], [`metrics`], [`observe`]: keys, probes,
-//!   Prometheus, request ids and access logs;
-//! - [`tokens`]: `usage` with the real `cl100k_base` encoding.
+//! Its modules (private):
+//! - `chat`: `POST /v1/chat/completions`, whole or streamed;
+//! - `validate`: request bodies → chats, or errors naming the field;
+//! - `models`: `GET /v1/models[/{id}]`: the provider's models and aliases;
+//! - `openai`: the wire types; `error`: OpenAI's error shape, and the
+//!   status of each kind of provider failure;
+//! - `auth`, `health`, `metrics`, `observe`: keys, probes, Prometheus,
+//!   request ids and access logs;
+//! - `tokens`: `usage` with the real `cl100k_base` encoding;
+//! - `config`: [`GatewayConfig`], checked when built.
 //!
 //! [`router`] builds the routes (tests call it without a socket);
-//! [`serve`] runs them on a listener until a shutdown future completes.
+//! [`serve`] runs them on a listener until a shutdown future completes;
+//! [`Running`] does that in the background on a free loopback port.
 
-pub mod auth;
-pub mod chat;
-pub mod config;
-pub mod error;
-pub mod health;
-pub mod metrics;
+mod auth;
+mod chat;
+mod config;
+mod error;
+mod health;
+mod metrics;
+#[doc(hidden)]
 pub mod models;
-pub mod observe;
+mod observe;
+#[doc(hidden)]
 pub mod openai;
-pub mod state;
+mod state;
+#[doc(hidden)]
 pub mod tokens;
+#[doc(hidden)]
 pub mod validate;
 
 use std::future::{Future, IntoFuture};
@@ -39,12 +47,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use config::GatewayConfig;
-pub use error::ApiError;
+pub use config::{ConfigError, GatewayConfig, GatewayConfigBuilder};
+use error::ApiError;
+#[doc(hidden)]
 pub use state::AppState;
 
-/// The gateway's routes over `state`.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The gateway's routes: `provider` served as `config` says. Fails when a
+/// model alias names a model the provider does not serve.
+pub fn router(
+    provider: Arc<dyn fakegpt::Provider>,
+    config: GatewayConfig,
+) -> Result<Router, ConfigError> {
+    Ok(routes(AppState::new(provider, config)?))
+}
+
+fn routes(state: Arc<AppState>) -> Router {
     let v1 = Router::new()
         .route("/v1/chat/completions", post(chat::completions))
         .route("/v1/models", get(models::list))
@@ -98,10 +115,29 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
     )
 }
 
-/// Serves the gateway on `listener` until `shutdown` completes; then
-/// readiness fails, new connections are refused, and requests in flight
-/// may finish within the configured grace period before the rest are cut.
+/// Serves `provider` as `config` says on `listener` until `shutdown`
+/// completes; then readiness fails, new connections are refused, and
+/// requests in flight may finish within the configured grace period before
+/// the rest are cut.
+///
+/// Refuses (`InvalidInput`) to serve without API keys on a non-loopback
+/// address unless the config allows it, and a model alias the provider
+/// cannot serve.
 pub async fn serve(
+    listener: tokio::net::TcpListener,
+    provider: Arc<dyn fakegpt::Provider>,
+    config: GatewayConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let invalid = |e: ConfigError| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+    config
+        .check_exposure(&listener.local_addr()?.ip().to_string())
+        .map_err(invalid)?;
+    let state = AppState::new(provider, config).map_err(invalid)?;
+    run(listener, state, shutdown).await
+}
+
+async fn run(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -123,7 +159,7 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let server = axum::serve(listener, router(Arc::clone(&state)))
+    let server = axum::serve(listener, routes(Arc::clone(&state)))
         .with_graceful_shutdown(signal)
         .into_future();
     tokio::pin!(server);
@@ -154,7 +190,8 @@ pub async fn serve(
 pub struct Running {
     /// Its base URL, `http://127.0.0.1:PORT`.
     pub url: String,
-    /// Its shared state (settings, metrics, readiness).
+    /// Its shared state (settings, metrics, readiness), for tests.
+    #[doc(hidden)]
     pub state: Arc<AppState>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -166,11 +203,12 @@ impl Running {
         provider: Arc<dyn fakegpt::Provider>,
         config: GatewayConfig,
     ) -> std::io::Result<Running> {
+        let state = AppState::new(provider, config)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let state = AppState::new(provider, config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, Arc::clone(&state), async {
+        let task = tokio::spawn(run(listener, Arc::clone(&state), async {
             let _ = stopped.await;
         }));
         Ok(Running {

@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by route and status, streams in flight,
-//! upstream latencies, gateway overhead, logins.
+//! upstream latencies, gateway overhead, and the provider's own counters.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,13 +40,14 @@ pub struct Metrics {
     pub upstream_total: Histogram,
     /// Time spent in the gateway itself before calling the provider.
     pub overhead: Histogram,
-    /// Upstream logins the provider has made (read at scrape time).
-    pub logins: Gauge,
+    /// The provider's counters by name (read at scrape time).
+    provider: Vec<(&'static str, Gauge)>,
 }
 
 impl Metrics {
-    /// Registers every metric.
-    pub fn new() -> Self {
+    /// Registers every metric, with a gauge for each of the provider's
+    /// `counters`.
+    pub fn new(counters: &[fakegpt::Counter]) -> Self {
         let mut registry = Registry::with_prefix("fakegpt");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -78,12 +79,12 @@ impl Metrics {
             "Time spent in the gateway before calling the upstream (reading, validating, counting tokens)",
             overhead.clone(),
         );
-        let logins = Gauge::default();
-        registry.register(
-            "upstream_logins",
-            "Upstream logins made since start",
-            logins.clone(),
-        );
+        let mut provider = Vec::new();
+        for counter in counters {
+            let gauge = Gauge::default();
+            registry.register(counter.name, counter.help, gauge.clone());
+            provider.push((counter.name, gauge));
+        }
         Metrics {
             registry,
             requests,
@@ -91,7 +92,7 @@ impl Metrics {
             upstream_first_byte,
             upstream_total,
             overhead,
-            logins,
+            provider,
         }
     }
 
@@ -101,16 +102,18 @@ impl Metrics {
     }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// `GET /metrics`, in the OpenMetrics text format.
 pub async fn render(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    let logins = i64::try_from(state.provider.logins()).unwrap_or(i64::MAX);
-    state.metrics.logins.set(logins);
+    for counter in state.provider.counters() {
+        if let Some((_, gauge)) = state
+            .metrics
+            .provider
+            .iter()
+            .find(|(n, _)| *n == counter.name)
+        {
+            gauge.set(i64::try_from(counter.value).unwrap_or(i64::MAX));
+        }
+    }
     let mut text = String::new();
     if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &state.metrics.registry)
     {

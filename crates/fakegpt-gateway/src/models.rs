@@ -6,55 +6,41 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::config::ConfigError;
 use crate::error::ApiError;
 use crate::openai::{Model, ModelList};
 use crate::state::AppState;
 
-/// When the served models "were created", as OpenAI lists gpt-3.5-turbo.
+/// When the served models "were created" (OpenAI's listing has the field;
+/// providers do not say).
 const CREATED: u64 = 1_677_610_602;
 
-/// Model ids clients may ask for, each mapped to the provider's model.
+/// Model ids clients may ask for, each mapped to the provider's model: the
+/// provider's own, then the configured aliases.
 #[derive(Debug, Clone)]
 pub struct Models {
     entries: Vec<(String, String)>,
 }
 
-impl Default for Models {
-    /// `gpt-3.5-turbo` and its dated snapshots, all served by FakeGpt's
-    /// `gpt-3.5-turbo` (the web model behind it).
-    fn default() -> Self {
-        let upstream = "gpt-3.5-turbo";
-        let ids = [
-            "gpt-3.5-turbo",
-            "gpt-3.5-turbo-0125",
-            "gpt-3.5-turbo-1106",
-            "gpt-3.5-turbo-0613",
-        ];
-        Models {
-            entries: ids
-                .iter()
-                .map(|id| ((*id).to_owned(), upstream.to_owned()))
-                .collect(),
-        }
-    }
-}
-
 impl Models {
-    /// A model list for `provider_models`, each served under its own id.
-    pub fn from_provider(provider_models: &[&str]) -> Self {
-        let mut models = Models::default();
-        for model in provider_models {
-            models.add_alias(model, model);
+    /// The provider's `models`, each under its own id, and `aliases`
+    /// (alias, model), each of which must name one of them.
+    pub fn new(models: &[String], aliases: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut entries: Vec<(String, String)> =
+            models.iter().map(|m| (m.clone(), m.clone())).collect();
+        for (alias, model) in aliases {
+            let Some(target) = models.iter().find(|m| *m == model) else {
+                return Err(ConfigError::new(format!(
+                    "model alias {alias:?} names {model:?}, which the provider does not serve (it serves: {})",
+                    models.join(", ")
+                )));
+            };
+            match entries.iter_mut().find(|(id, _)| id == alias) {
+                Some(entry) => entry.1.clone_from(target),
+                None => entries.push((alias.clone(), target.clone())),
+            }
         }
-        models
-    }
-
-    /// Serves `alias` with the provider's `model`.
-    pub fn add_alias(&mut self, alias: &str, model: &str) {
-        match self.entries.iter_mut().find(|(id, _)| id == alias) {
-            Some(entry) => entry.1 = model.to_owned(),
-            None => self.entries.push((alias.to_owned(), model.to_owned())),
-        }
+        Ok(Models { entries })
     }
 
     /// The provider's model for an id clients asked for.
@@ -77,7 +63,7 @@ impl Models {
 
 /// `GET /v1/models`.
 pub async fn list(State(state): State<Arc<AppState>>) -> Json<ModelList> {
-    let models = &state.config.models;
+    let models = &state.models;
     Json(ModelList {
         object: "list".into(),
         data: models
@@ -90,7 +76,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Json<ModelList> {
 
 /// `GET /v1/models/{id}`.
 pub async fn retrieve(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
-    let models = &state.config.models;
+    let models = &state.models;
     match models.resolve(&id) {
         Some(_) => Json(models.model(&id)).into_response(),
         None => ApiError::model_not_found(&id).into_response(),

@@ -1,18 +1,22 @@
-//! What every handler shares: the provider, the settings, the metrics, the
-//! concurrency limit and the readiness flag.
+//! What every handler shares: the provider, its models, the settings, the
+//! metrics, the concurrency limit and the readiness flag.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use fakegpt::Provider;
 
-use crate::config::GatewayConfig;
+use crate::config::{ConfigError, GatewayConfig};
 use crate::metrics::Metrics;
+use crate::models::Models;
 
 /// The gateway's shared state.
+#[doc(hidden)]
 pub struct AppState {
     /// The provider requests go to.
     pub provider: Arc<dyn Provider>,
+    /// The model ids served, and the provider's model for each.
+    pub models: Models,
     /// The settings.
     pub config: GatewayConfig,
     /// Counters and histograms for `/metrics`.
@@ -27,16 +31,22 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for `provider` with `config`.
-    pub fn new(provider: Arc<dyn Provider>, config: GatewayConfig) -> Arc<Self> {
-        Arc::new(AppState {
+    /// State for `provider` with `config`; fails if a model alias names a
+    /// model the provider does not serve.
+    pub fn new(
+        provider: Arc<dyn Provider>,
+        config: GatewayConfig,
+    ) -> Result<Arc<Self>, ConfigError> {
+        let models = Models::new(&provider.models(), &config.model_aliases)?;
+        Ok(Arc::new(AppState {
+            metrics: Metrics::new(&provider.counters()),
             provider,
+            models,
             permits: Arc::new(tokio::sync::Semaphore::new(config.max_concurrency)),
             config,
-            metrics: Metrics::new(),
             accepting: AtomicBool::new(true),
             cut: tokio::sync::watch::Sender::new(false),
-        })
+        }))
     }
 }
 

@@ -112,7 +112,7 @@ pub fn chat_request(body: &[u8], models: &Models) -> Result<ValidChat, ApiError>
         });
         names.push(message.name);
     }
-    if fakegpt::format_prompt(&messages).trim().is_empty() {
+    if messages.iter().all(|m| m.content.text().trim().is_empty()) {
         return Err(ApiError::invalid(
             Some("messages"),
             "The messages carry no text.",
@@ -273,8 +273,12 @@ fn check_options(request: &ChatCompletionRequest) -> Result<(), ApiError> {
 mod tests {
     use super::*;
 
+    fn models() -> Models {
+        Models::new(&["gpt-3.5-turbo".into()], &[]).unwrap()
+    }
+
     fn check(body: &str) -> Result<ValidChat, ApiError> {
-        chat_request(body.as_bytes(), &Models::default())
+        chat_request(body.as_bytes(), &models())
     }
 
     fn param_of(body: &str) -> (u16, Option<String>, String) {

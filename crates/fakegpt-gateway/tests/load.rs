@@ -105,15 +105,18 @@ async fn concurrent_streams_under_faults_end_cleanly_and_leak_nothing() {
             .base_url(upstream.url())
             .pool_idle_timeout(Duration::from_millis(300))
             .login_backoff(Duration::from_millis(50), Duration::from_millis(200))
+            .retry(RetryPolicy {
+                base_delay: Duration::from_millis(5),
+                ..RetryPolicy::default()
+            })
+            .timeouts(fakegpt::Timeouts {
+                idle: Some(Duration::from_secs(5)),
+                ..fakegpt::Timeouts::default()
+            })
             .build()
             .unwrap(),
     );
-    let mut config = GatewayConfig::default();
-    config.upstream.retry = RetryPolicy {
-        base_delay: Duration::from_millis(5),
-        ..RetryPolicy::default()
-    };
-    config.upstream.timeouts.idle = Some(Duration::from_secs(5));
+    let config = GatewayConfig::default();
     let gateway = Running::start(provider, config).await.unwrap();
     let (url, state) = (gateway.url.clone(), Arc::clone(&gateway.state));
     let baseline = open_fds();
@@ -194,6 +197,6 @@ async fn concurrent_streams_under_faults_end_cleanly_and_leak_nothing() {
     );
     assert_eq!(
         state.permits.available_permits(),
-        state.config.max_concurrency
+        state.config.max_concurrency()
     );
 }

@@ -53,15 +53,15 @@ async fn no_secret_appears_anywhere_whatever_fails() {
         FakeGpt::builder()
             .base_url(upstream.url())
             .login_backoff(Duration::ZERO, Duration::ZERO)
+            .retry(fakegpt::RetryPolicy::NONE)
+            .timeouts(fakegpt::Timeouts {
+                idle: Some(Duration::from_millis(300)),
+                ..fakegpt::Timeouts::default()
+            })
             .build()
             .unwrap(),
     );
-    let mut config = GatewayConfig {
-        api_keys: vec![API_KEY.into()],
-        ..GatewayConfig::default()
-    };
-    config.upstream.retry = fakegpt::RetryPolicy::NONE;
-    config.upstream.timeouts.idle = Some(Duration::from_millis(300));
+    let config = GatewayConfig::builder().api_key(API_KEY).build().unwrap();
     let gateway = Running::start(provider, config).await.unwrap();
     let url = gateway.url.clone();
 

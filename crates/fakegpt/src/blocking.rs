@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 
-use crate::error::Error;
-use crate::provider::{ChatRequest, Provider, TextStream};
+use crate::answer::Answer;
+use crate::error::{Error, ErrorKind};
+use crate::provider::Provider;
+use crate::request::ChatRequest;
 
 /// Runs a [`Provider`] from synchronous code.
 ///
 /// Safe to use from any thread that is not itself running inside an async
-/// runtime (there it returns [`Error::BlockingInRuntime`] instead of
+/// runtime (there it returns an [`ErrorKind::Config`] error instead of
 /// panicking). Clones share the runtime and the provider.
 #[derive(Clone)]
 pub struct Client {
@@ -38,7 +40,9 @@ impl Client {
             .thread_name("fakegpt-blocking")
             .enable_all()
             .build()
-            .map_err(|e| Error::InvalidRequest(format!("could not start a runtime: {e}")))?;
+            .map_err(|e| {
+                Error::new(ErrorKind::Config, format!("could not start a runtime: {e}"))
+            })?;
         Ok(Client {
             runtime: Arc::new(RuntimeOwner(Some(runtime))),
             provider,
@@ -48,10 +52,10 @@ impl Client {
     /// Starts a chat and returns an iterator over the answer's chunks.
     pub fn chat(&self, request: ChatRequest) -> Result<ChunkIter, Error> {
         let provider = Arc::clone(&self.provider);
-        let stream = self.block_on(async move { provider.chat(request).await })??;
+        let answer = self.block_on(async move { provider.chat(request).await })??;
         Ok(ChunkIter {
             client: self.clone(),
-            stream: Some(stream),
+            answer: Some(answer),
         })
     }
 
@@ -62,11 +66,17 @@ impl Client {
 
     fn block_on<F: std::future::Future>(&self, future: F) -> Result<F::Output, Error> {
         if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::BlockingInRuntime);
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the blocking client cannot be used from inside an async runtime; use the async API there",
+            ));
         }
         match &self.runtime.0 {
             Some(runtime) => Ok(runtime.block_on(future)),
-            None => Err(Error::BlockingInRuntime),
+            None => Err(Error::new(
+                ErrorKind::Cancelled,
+                "the blocking client's runtime has shut down",
+            )),
         }
     }
 }
@@ -83,20 +93,29 @@ impl std::fmt::Debug for Client {
 /// it cancels the request.
 pub struct ChunkIter {
     client: Client,
-    stream: Option<TextStream>,
+    answer: Option<Answer>,
+}
+
+impl ChunkIter {
+    /// Why the answer ended, once the iterator is exhausted and if the
+    /// upstream said.
+    pub fn finish_reason(&self) -> Option<crate::FinishReason> {
+        self.answer.as_ref().and_then(Answer::finish_reason)
+    }
 }
 
 impl Iterator for ChunkIter {
     type Item = Result<String, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let stream = self.stream.as_mut()?;
-        let item = match self.client.block_on(stream.next()) {
+        let answer = self.answer.as_mut()?;
+        let item = match self.client.block_on(answer.next()) {
             Ok(item) => item,
             Err(err) => Some(Err(err)),
         };
-        if !matches!(item, Some(Ok(_))) {
-            self.stream = None;
+        // The answer stays (for its finish reason) but is not polled again.
+        if matches!(item, Some(Err(_))) {
+            self.answer = None;
         }
         item
     }
@@ -105,7 +124,7 @@ impl Iterator for ChunkIter {
 impl std::fmt::Debug for ChunkIter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChunkIter")
-            .field("done", &self.stream.is_none())
+            .field("answer", &self.answer)
             .finish()
     }
 }

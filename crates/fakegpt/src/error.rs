@@ -1,36 +1,43 @@
-//! The library's one error type.
+//! The one error type of the core: what kind of failure it is, a message,
+//! the provider's context, and the cause.
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// The step of the FakeGpt flow a failure happened in.
+/// What kind of failure an [`Error`] is, for callers to act on (retry,
+/// report, map to a status…).
+///
+/// The list is deliberately exhaustive: a new kind is a breaking change, so
+/// that code matching on kinds (the gateway maps each to an HTTP status)
+/// must decide what every one means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Step {
-    /// `GET /api/loads`: listing the shared accounts.
-    Loads,
-    /// `POST /auth/login`: logging in with a token key.
-    Login,
-    /// `GET /api/auth/session`: fetching the access token.
-    Session,
-    /// `POST /api/conversation`: the chat request and its event stream.
-    Conversation,
-}
-
-impl Step {
-    /// The endpoint this step calls, as a short human-readable label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Step::Loads => "loads (GET /api/loads)",
-            Step::Login => "login (POST /auth/login)",
-            Step::Session => "session (GET /api/auth/session)",
-            Step::Conversation => "conversation (POST /api/conversation)",
-        }
-    }
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
-    }
+pub enum ErrorKind {
+    /// The request itself is unusable: no messages, an empty prompt…
+    InvalidRequest,
+    /// The provider does not serve the model asked for.
+    UnsupportedModel,
+    /// The provider's own settings are unusable: a bad proxy, base URL or
+    /// certificate, or the blocking client used inside an async runtime.
+    Config,
+    /// The upstream could not be reached, or the connection broke.
+    Connect,
+    /// A time limit ran out; [`Error::timeout`] says which.
+    Timeout,
+    /// The upstream asked to slow down (HTTP 429); see
+    /// [`Error::retry_after`].
+    RateLimited,
+    /// The upstream refused to serve: credentials or a session rejected,
+    /// no account to use.
+    Rejected,
+    /// The upstream answered another non-success status.
+    UpstreamStatus,
+    /// The upstream answered, but not with what the protocol says.
+    Protocol,
+    /// The answer ended without any text.
+    NoValidResponse,
+    /// The request was cancelled before it finished.
+    Cancelled,
 }
 
 /// Which time limit ran out.
@@ -59,225 +66,172 @@ impl fmt::Display for TimeoutKind {
 
 /// Everything that can go wrong when chatting through a provider.
 ///
-/// Messages name the step, the HTTP status and a short, secret-free excerpt
-/// of what the upstream said; they never contain access tokens, cookies or
-/// session passwords.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The request itself is unusable (no messages, an empty prompt…).
-    #[error("invalid request: {0}")]
-    InvalidRequest(String),
+/// [`kind`](Error::kind) is what to match on; the message says what
+/// happened, without secrets (no access tokens, cookies, passwords or API
+/// keys) and without naming the provider's endpoints; the
+/// [`context`](Error::context) is the provider's own step (for logs), and
+/// [`source`](std::error::Error::source) the underlying cause when there is
+/// one. Cloning is cheap.
+#[derive(Clone)]
+pub struct Error {
+    inner: Box<Inner>,
+}
 
-    /// The model is not one this provider serves.
-    #[error("model {model:?} is not supported by {provider} (supported: {supported})")]
-    UnsupportedModel {
-        /// The model asked for.
-        model: String,
-        /// The provider asked.
-        provider: &'static str,
-        /// The models it does serve, comma-separated.
-        supported: String,
-    },
-
-    /// A proxy URL that cannot be used.
-    #[error("invalid proxy URL {url:?}: {reason}")]
-    InvalidProxy {
-        /// The URL as given, with any password removed.
-        url: String,
-        /// Why it is unusable.
-        reason: String,
-    },
-
-    /// A base URL that cannot be used.
-    #[error("invalid base URL {url:?}: {reason}")]
-    InvalidBaseUrl {
-        /// The URL as given.
-        url: String,
-        /// Why it is unusable.
-        reason: String,
-    },
-
-    /// A CA certificate to trust that cannot be used.
-    #[error("invalid CA certificate: {0}")]
-    InvalidCertificate(String),
-
-    /// The upstream could not be reached or the connection broke.
-    #[error("{step}: could not reach the upstream: {reason}")]
-    Connect {
-        /// The step that failed.
-        step: Step,
-        /// What the transport reported.
-        reason: String,
-    },
-
-    /// A time limit ran out.
-    #[error("{step}: {kind} timeout after {after:?}")]
-    Timeout {
-        /// The step that timed out.
-        step: Step,
-        /// Which limit.
-        kind: TimeoutKind,
-        /// The limit that was exceeded.
-        after: std::time::Duration,
-    },
-
-    /// The upstream answered with a non-success status.
-    #[error("{step}: upstream answered HTTP {status}{}", excerpt_suffix(.body))]
-    Status {
-        /// The step that failed.
-        step: Step,
-        /// The HTTP status code.
-        status: u16,
-        /// The `Retry-After` header in seconds, when the upstream sent one.
-        retry_after: Option<u64>,
-        /// A short, secret-free excerpt of the body (empty if none).
-        body: String,
-    },
-
-    /// The upstream answered 2xx, but not with what this step needs.
-    #[error("{step}: unexpected answer: {reason}")]
-    Protocol {
-        /// The step that failed.
-        step: Step,
-        /// What was wrong, with a short excerpt of what came.
-        reason: String,
-    },
-
-    /// `/api/loads` listed no shared account to log in with.
-    #[error("loads (GET /api/loads): the upstream lists no shared accounts to log in with")]
-    NoAccounts,
-
-    /// The event stream ended without any answer text.
-    #[error("No valid response")]
-    NoValidResponse,
-
-    /// The blocking facade was called from inside an async runtime.
-    #[error(
-        "the blocking client cannot be used from inside an async runtime; use the async API there"
-    )]
-    BlockingInRuntime,
+#[derive(Clone)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    context: Option<String>,
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    timeout: Option<TimeoutKind>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl Error {
+    /// An error of `kind` saying `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                context: None,
+                status: None,
+                retry_after: None,
+                timeout: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// A time limit of `kind` ran out after `after`.
+    pub fn timeout(kind: TimeoutKind, after: Duration) -> Self {
+        let mut err = Error::new(
+            ErrorKind::Timeout,
+            format!("{kind} timeout after {after:?}"),
+        );
+        err.inner.timeout = Some(kind);
+        err
+    }
+
+    /// The upstream answered the non-success HTTP `status`; `excerpt` is a
+    /// short, secret-free excerpt of its body (empty if none). The kind
+    /// follows the status: 429 is [`RateLimited`](ErrorKind::RateLimited),
+    /// 401 and 403 [`Rejected`](ErrorKind::Rejected), anything else
+    /// [`UpstreamStatus`](ErrorKind::UpstreamStatus).
+    pub fn upstream_status(status: u16, excerpt: &str) -> Self {
+        let kind = match status {
+            429 => ErrorKind::RateLimited,
+            401 | 403 => ErrorKind::Rejected,
+            _ => ErrorKind::UpstreamStatus,
+        };
+        let message = if excerpt.is_empty() {
+            format!("upstream answered HTTP {status}")
+        } else {
+            format!("upstream answered HTTP {status}: {excerpt}")
+        };
+        let mut err = Error::new(kind, message);
+        err.inner.status = Some(status);
+        err
+    }
+
+    /// Sets the provider's context: the step that failed, for logs and
+    /// command-line messages (shown before the message).
+    pub fn with_context(mut self, context: impl Into<String>) -> Self {
+        self.inner.context = Some(context.into());
+        self
+    }
+
+    /// Sets how long the upstream asked to wait before trying again.
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.inner.retry_after = Some(after);
+        self
+    }
+
+    /// Keeps `source` as the cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.inner.source = Some(Arc::new(source));
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// What happened, without the context: safe to show to anyone.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// The provider's context (e.g. the step of its flow), if set.
+    pub fn context(&self) -> Option<&str> {
+        self.inner.context.as_deref()
+    }
+
     /// The HTTP status the upstream answered, if this error is one.
     pub fn status(&self) -> Option<u16> {
-        match self {
-            Error::Status { status, .. } => Some(*status),
-            _ => None,
+        self.inner.status
+    }
+
+    /// How long the upstream asked to wait before trying again, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// Which time limit ran out, if this is a timeout.
+    pub fn timeout_kind(&self) -> Option<TimeoutKind> {
+        self.inner.timeout
+    }
+
+    /// Whether a time limit ran out.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// Whether the upstream could not be reached (or connecting timed out).
+    pub fn is_connect(&self) -> bool {
+        self.inner.kind == ErrorKind::Connect || self.inner.timeout == Some(TimeoutKind::Connect)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner.context {
+            Some(context) => write!(f, "{context}: {}", self.inner.message),
+            None => f.write_str(&self.inner.message),
         }
     }
+}
 
-    /// The step of the flow that failed, if the error comes from one.
-    pub fn step(&self) -> Option<Step> {
-        match self {
-            Error::Connect { step, .. }
-            | Error::Timeout { step, .. }
-            | Error::Status { step, .. }
-            | Error::Protocol { step, .. } => Some(*step),
-            Error::NoAccounts => Some(Step::Loads),
-            Error::NoValidResponse => Some(Step::Conversation),
-            _ => None,
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("Error");
+        debug.field("kind", &self.inner.kind);
+        if let Some(context) = &self.inner.context {
+            debug.field("context", context);
         }
-    }
-}
-
-fn excerpt_suffix(body: &str) -> String {
-    if body.is_empty() {
-        String::new()
-    } else {
-        format!(": {body}")
-    }
-}
-
-/// The most characters of an upstream body kept in an error message.
-pub(crate) const EXCERPT_CHARS: usize = 200;
-
-/// A short, single-line, secret-free excerpt of an upstream body for error
-/// messages: HTML pages are summarised by their title, JSON keys that may
-/// carry secrets are masked, control characters collapsed, length capped.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return String::new();
-    }
-    let lower_start: String = trimmed
-        .chars()
-        .take(64)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    if lower_start.starts_with("<!doctype html") || lower_start.starts_with("<html") {
-        let title = html_title(trimmed)
-            .map(|t| format!(" titled {:?}", cap(&collapse(t), 80)))
-            .unwrap_or_default();
-        return format!("an HTML page{title} ({} bytes)", body.len());
-    }
-    cap(&collapse(&mask_secrets(trimmed)), EXCERPT_CHARS)
-}
-
-fn html_title(html: &str) -> Option<&str> {
-    let lower = html.to_ascii_lowercase();
-    let start = lower.find("<title>")? + "<title>".len();
-    let end = lower[start..].find("</title>")? + start;
-    html.get(start..end).map(str::trim)
-}
-
-fn collapse(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(1024));
-    let mut space = false;
-    for c in text.chars() {
-        if c.is_whitespace() || c.is_control() {
-            space = true;
-        } else {
-            if space && !out.is_empty() {
-                out.push(' ');
-            }
-            space = false;
-            out.push(c);
+        debug.field("message", &self.inner.message);
+        if let Some(status) = self.inner.status {
+            debug.field("status", &status);
         }
-    }
-    out
-}
-
-fn cap(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
-}
-
-/// Masks the string values of JSON keys that look like credentials.
-fn mask_secrets(text: &str) -> String {
-    const KEYS: [&str; 6] = [
-        "accesstoken",
-        "access_token",
-        "session_password",
-        "token",
-        "cookie",
-        "password",
-    ];
-    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) else {
-        return text.to_owned();
-    };
-    fn walk(value: &mut serde_json::Value, keys: &[&str]) {
-        match value {
-            serde_json::Value::Object(map) => {
-                for (k, v) in map.iter_mut() {
-                    let lower = k.to_ascii_lowercase();
-                    if keys.iter().any(|key| lower.contains(key)) && v.is_string() {
-                        *v = serde_json::Value::String("[redacted]".into());
-                    } else {
-                        walk(v, keys);
-                    }
-                }
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, keys)),
-            _ => {}
+        if let Some(after) = self.inner.retry_after {
+            debug.field("retry_after", &after);
         }
+        if let Some(source) = &self.inner.source {
+            debug.field("source", source);
+        }
+        debug.finish()
     }
-    walk(&mut value, &KEYS);
-    value.to_string()
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
 }
 
 #[cfg(test)]
@@ -285,46 +239,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn html_pages_are_summarised() {
-        let page = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>lots</body></html>";
+    fn statuses_choose_their_kind() {
         assert_eq!(
-            excerpt(page),
-            format!(
-                "an HTML page titled \"Just a moment...\" ({} bytes)",
-                page.len()
-            )
+            Error::upstream_status(429, "").kind(),
+            ErrorKind::RateLimited
         );
-    }
-
-    #[test]
-    fn secrets_in_json_are_masked() {
-        let body = br#"{"accessToken":"eyJsecret","user":{"session_password":"abc"},"detail":"x"}"#;
-        let e = excerpt(body);
-        assert!(!e.contains("eyJsecret") && !e.contains("abc"), "{e}");
-        assert!(e.contains("detail"));
-    }
-
-    #[test]
-    fn long_bodies_are_capped_on_a_character_boundary() {
-        let body = "й".repeat(1000);
-        let e = excerpt(body.as_bytes());
-        assert_eq!(e.chars().count(), EXCERPT_CHARS + 1);
-        assert!(e.ends_with('…'));
-    }
-
-    #[test]
-    fn status_errors_read_well() {
-        let err = Error::Status {
-            step: Step::Conversation,
-            status: 429,
-            retry_after: Some(3),
-            body: excerpt(br#"{"detail":"busy"}"#),
-        };
+        assert_eq!(Error::upstream_status(403, "").kind(), ErrorKind::Rejected);
+        assert_eq!(
+            Error::upstream_status(502, "").kind(),
+            ErrorKind::UpstreamStatus
+        );
+        let err = Error::upstream_status(429, r#"{"detail":"busy"}"#)
+            .with_context("conversation")
+            .with_retry_after(Duration::from_secs(3));
         assert_eq!(
             err.to_string(),
-            r#"conversation (POST /api/conversation): upstream answered HTTP 429: {"detail":"busy"}"#
+            r#"conversation: upstream answered HTTP 429: {"detail":"busy"}"#
         );
-        assert_eq!(err.status(), Some(429));
-        assert_eq!(Error::NoValidResponse.to_string(), "No valid response");
+        assert_eq!(
+            err.message(),
+            r#"upstream answered HTTP 429: {"detail":"busy"}"#
+        );
+        assert_eq!(
+            (err.status(), err.retry_after()),
+            (Some(429), Some(Duration::from_secs(3)))
+        );
+    }
+
+    #[test]
+    fn the_cause_is_kept_as_the_source() {
+        use std::error::Error as _;
+        let io = std::io::Error::other("reset by peer");
+        let err = Error::new(ErrorKind::Connect, "the answer broke off").with_source(io);
+        assert_eq!(
+            err.source().map(ToString::to_string).as_deref(),
+            Some("reset by peer")
+        );
+        assert!(err.is_connect() && !err.is_timeout());
+        let timeout = Error::timeout(TimeoutKind::Connect, Duration::from_secs(2));
+        assert!(timeout.is_connect() && timeout.is_timeout());
+        assert_eq!(timeout.to_string(), "connect timeout after 2s");
     }
 }

@@ -1,20 +1,26 @@
 //! # fakegpt
 //!
-//! gpt4free's **FakeGpt** provider in Rust: a client of the "chat-shared"
-//! ChatGPT mirror, usable from async code, from blocking code, and through
-//! the `fakegpt` command and gateway built on it.
+//! gpt4free's **FakeGpt** provider in Rust — a client of the "chat-shared"
+//! ChatGPT mirror — behind a provider-neutral core, usable from async code,
+//! from blocking code, and through the `fakegpt` command and gateway built
+//! on it.
 //!
-//! What this crate owns:
-//! - [`message`]: chat messages, with roles and string-or-parts content;
-//! - [`prompt`]: [`format_prompt`], gpt4free's flattening of a history;
-//! - [`provider`]: the object-safe [`Provider`] trait (a request in, a
-//!   stream of text chunks out) and a [`Registry`] of providers;
-//! - [`fakegpt`]: the FakeGpt provider (login, shared session, the
-//!   conversation request);
-//! - [`decode`]: the event-stream decoder (bytes → lines → events →
-//!   cumulative text → new text), independent of any HTTP library;
-//! - [`blocking`]: a facade for callers without an async runtime;
-//! - [`Error`]: the one error type.
+//! The core knows no upstream:
+//! - [`Message`] (roles, string-or-parts content) and [`format_prompt`],
+//!   gpt4free's flattening of a history;
+//! - [`ChatRequest`]: the model, the messages, and per-request overrides
+//!   ([`RequestOptions`]: proxy, [`Timeouts`], [`RetryPolicy`]);
+//! - the object-safe [`Provider`] trait: a request in, an [`Answer`] out —
+//!   the first text already in hand, then the rest as a stream, then the
+//!   [`FinishReason`];
+//! - [`Error`], whose [`ErrorKind`] callers match on;
+//! - [`blocking`]: a facade for callers without an async runtime.
+//!
+//! [`FakeGpt`] is the provider: the login flow, the shared session, the
+//! conversation request and the event-stream decoder are its own, private
+//! business; its steps appear only as the context of its errors. Its
+//! defaults (proxy, time limits, retries, user agent, HTTP client) are set
+//! on [`FakeGptBuilder`].
 //!
 //! ```no_run
 //! use fakegpt::{ChatRequest, FakeGpt, Message};
@@ -31,21 +37,27 @@
 //! # }
 //! ```
 
+mod answer;
 pub mod blocking;
-pub mod decode;
+mod chat_shared;
 mod error;
-pub mod fakegpt;
-pub mod message;
-pub mod prompt;
-pub mod provider;
+mod message;
+mod prompt;
+mod provider;
+mod request;
 
-pub use error::{Error, Step, TimeoutKind};
-pub use fakegpt::FakeGpt;
+pub use answer::{Answer, Chunk, ChunkStream, FinishReason};
+pub use chat_shared::{FakeGpt, FakeGptBuilder};
+pub use error::{Error, ErrorKind, TimeoutKind};
 pub use message::{Content, ContentPart, Message, Role};
 pub use prompt::format_prompt;
-pub use provider::{
-    ChatRequest, Provider, Registry, RequestOptions, RetryPolicy, TextStream, Timeouts,
-};
+pub use provider::{BoxFuture, Counter, Provider};
+pub use request::{ChatRequest, RequestOptions, RetryPolicy, Timeouts};
+
+/// The FakeGpt event-stream decoder, for this project's benchmarks, fuzz
+/// targets and property tests; not part of the supported API.
+#[doc(hidden)]
+pub use chat_shared::decode;
 
 /// The README's code blocks, compiled as doc tests so they stay true.
 #[cfg(doctest)]

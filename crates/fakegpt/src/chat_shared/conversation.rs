@@ -6,11 +6,13 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
+use super::decode;
 use super::http::{check_status, content_type, error_chain, read_capped, transport_error};
 use super::session::AccessToken;
+use super::step::{excerpt, Step};
 use super::wire::ConversationRequest;
-use crate::decode;
-use crate::error::{excerpt, Error, Step, TimeoutKind};
+use crate::answer::Chunk;
+use crate::error::{Error, ErrorKind, TimeoutKind};
 
 /// Sends `POST /api/conversation` and checks that an event stream answers.
 pub async fn start(
@@ -21,7 +23,8 @@ pub async fn start(
     connect_timeout: Option<Duration>,
 ) -> Result<reqwest::Response, Error> {
     let step = Step::Conversation;
-    let body = serde_json::to_vec(body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+    let body = serde_json::to_vec(body)
+        .map_err(|e| step.error(ErrorKind::InvalidRequest, e.to_string()))?;
     let response = client
         .post(format!("{base}/api/conversation"))
         .header("content-type", "application/json")
@@ -40,13 +43,10 @@ pub async fn start(
     let body = read_capped(response, 64 * 1024)
         .await
         .unwrap_or_else(|partial| partial);
-    Err(Error::Protocol {
-        step,
-        reason: format!(
-            "expected an event stream, got HTTP {status} {kind}: {}",
-            excerpt(&body)
-        ),
-    })
+    Err(step.protocol(format!(
+        "expected an event stream, got HTTP {status} {kind}: {}",
+        excerpt(&body)
+    )))
 }
 
 /// The answer's body as a stream of chunks, failing with a timeout when no
@@ -71,7 +71,7 @@ pub fn body_chunks(
                 Some((at, kind, after)) => match tokio::time::timeout_at(at, body.next()).await {
                     Ok(next) => next,
                     Err(_) => {
-                        yield Err(Error::Timeout { step, kind, after });
+                        yield Err(step.timeout(kind, after));
                         break;
                     }
                 },
@@ -80,10 +80,8 @@ pub fn body_chunks(
             match next {
                 Some(Ok(chunk)) => yield Ok(chunk),
                 Some(Err(e)) => {
-                    yield Err(Error::Connect {
-                        step,
-                        reason: format!("the answer broke off: {}", error_chain(&e)),
-                    });
+                    let message = format!("the answer broke off: {}", error_chain(&e));
+                    yield Err(step.error(ErrorKind::Connect, message).with_source(e));
                     break;
                 }
                 None => break,
@@ -92,12 +90,12 @@ pub fn body_chunks(
     }
 }
 
-/// The new answer text of a started conversation.
-pub fn deltas(
+/// The new answer text of a started conversation, then its finish reason.
+pub fn chunks(
     response: reqwest::Response,
     idle: Option<Duration>,
     deadline: Option<(Instant, Duration)>,
     decoder: decode::Decoder,
-) -> impl Stream<Item = Result<String, Error>> + Send {
+) -> impl Stream<Item = Result<Chunk, Error>> + Send {
     decode::decode(body_chunks(response, idle, deadline), decoder)
 }

@@ -16,7 +16,9 @@ pub use delta::DeltaTracker;
 pub use events::{data_payload, parse_line, parse_payload, Line};
 pub use lines::{LineSplitter, LineTooLong};
 
-use crate::error::{Error, Step};
+use super::step::Step;
+use crate::answer::{Chunk, FinishReason};
+use crate::error::{Error, ErrorKind};
 
 /// The default bound on one event line: 16 MiB, far above any real event
 /// (a 100,000-character answer is about 500 KB of JSON).
@@ -33,6 +35,7 @@ pub struct Decoder {
     fast: fast::Cumulative,
     done: bool,
     max_answer: usize,
+    finish: Option<FinishReason>,
 }
 
 impl Decoder {
@@ -44,6 +47,7 @@ impl Decoder {
             fast: fast::Cumulative::default(),
             done: false,
             max_answer: DEFAULT_MAX_ANSWER_BYTES,
+            finish: None,
         }
     }
 
@@ -66,11 +70,12 @@ impl Decoder {
             fast,
             done,
             max_answer,
+            finish,
         } = self;
         let max_answer = *max_answer;
         lines
             .feed(chunk, |line| {
-                Self::line(tracker, fast, done, line, &mut out)
+                Self::line(tracker, fast, done, finish, line, &mut out)
                     && tracker.reference_len() <= max_answer
             })
             .map_err(line_too_long)?;
@@ -80,20 +85,17 @@ impl Decoder {
 
     fn check_answer_size(&self) -> Result<(), Error> {
         if self.tracker.reference_len() > self.max_answer {
-            return Err(Error::Protocol {
-                step: Step::Conversation,
-                reason: format!(
-                    "the answer is longer than the limit of {} bytes",
-                    self.max_answer
-                ),
-            });
+            return Err(Step::Conversation.protocol(format!(
+                "the answer is longer than the limit of {} bytes",
+                self.max_answer
+            )));
         }
         Ok(())
     }
 
     /// Ends the body: decodes a last line that had no line ending and
-    /// returns its new text. Fails with [`Error::NoValidResponse`] when the
-    /// whole stream carried no answer text.
+    /// returns its new text. Fails with [`ErrorKind::NoValidResponse`] when
+    /// the whole stream carried no answer text.
     pub fn finish(&mut self) -> Result<String, Error> {
         let mut out = String::new();
         if !self.done {
@@ -102,6 +104,7 @@ impl Decoder {
                     &mut self.tracker,
                     &mut self.fast,
                     &mut self.done,
+                    &mut self.finish,
                     &line,
                     &mut out,
                 );
@@ -112,8 +115,13 @@ impl Decoder {
         if self.tracker.yielded_any() {
             Ok(out)
         } else {
-            Err(Error::NoValidResponse)
+            Err(no_valid_response())
         }
+    }
+
+    /// Why the answer ended, as its last event says, if it does.
+    pub fn finish_reason(&self) -> Option<FinishReason> {
+        self.finish
     }
 
     /// Whether `data: [DONE]` has been seen.
@@ -127,46 +135,56 @@ impl Decoder {
         tracker: &mut DeltaTracker,
         fast: &mut fast::Cumulative,
         done: &mut bool,
+        finish: &mut Option<FinishReason>,
         line: &[u8],
         out: &mut String,
     ) -> bool {
         let Some(payload) = data_payload(line) else {
             return true;
         };
-        if payload.len() > 64 && fast.handle(payload, tracker, out) {
-            return true;
+        if payload.len() > 64 {
+            if let Some(reason) = fast.handle(payload, tracker, out) {
+                *finish = reason;
+                return true;
+            }
         }
-        match parse_payload(payload) {
-            Line::Done => {
+        match events::parse_event(payload) {
+            (Line::Done, _) => {
                 *done = true;
                 false
             }
-            Line::Text(text) => {
+            (Line::Text(text), reason) => {
                 tracker.push(&text, out);
                 fast.forget();
+                *finish = reason;
                 true
             }
-            Line::Skip => true,
+            (Line::Skip, _) => true,
         }
     }
 }
 
 fn line_too_long(err: LineTooLong) -> Error {
-    Error::Protocol {
-        step: Step::Conversation,
-        reason: format!(
-            "an event line is longer than the limit of {} bytes",
-            err.max
-        ),
-    }
+    Step::Conversation.protocol(format!(
+        "an event line is longer than the limit of {} bytes",
+        err.max
+    ))
 }
 
-/// Adapts a stream of body chunks into a stream of new answer text.
+/// The stream carried no answer text ("No valid response", as the original
+/// provider put it).
+pub fn no_valid_response() -> Error {
+    Step::Conversation.error(ErrorKind::NoValidResponse, "No valid response")
+}
+
+/// Adapts a stream of body chunks into a stream of new answer text, ended
+/// by the finish reason when the events give one.
 ///
 /// Empty deltas are not yielded; the stream ends after `data: [DONE]` or the
-/// end of the body, and yields [`Error::NoValidResponse`] if no answer text
-/// came at all. An error from the body is passed on and ends the stream.
-pub fn decode<S>(body: S, mut decoder: Decoder) -> impl Stream<Item = Result<String, Error>> + Send
+/// end of the body, and yields [`ErrorKind::NoValidResponse`] if no answer
+/// text came at all. An error from the body is passed on and ends the
+/// stream.
+pub fn decode<S>(body: S, mut decoder: Decoder) -> impl Stream<Item = Result<Chunk, Error>> + Send
 where
     S: Stream<Item = Result<Bytes, Error>> + Send,
 {
@@ -175,7 +193,7 @@ where
         while let Some(chunk) = body.next().await {
             let text = decoder.feed(&chunk?)?;
             if !text.is_empty() {
-                yield text;
+                yield Chunk::Text(text);
             }
             if decoder.is_done() {
                 break;
@@ -183,7 +201,10 @@ where
         }
         let text = decoder.finish()?;
         if !text.is_empty() {
-            yield text;
+            yield Chunk::Text(text);
+        }
+        if let Some(reason) = decoder.finish_reason() {
+            yield Chunk::Finish(reason);
         }
     }
 }
@@ -237,7 +258,9 @@ mod tests {
 
         let mut empty = Decoder::new(1024);
         empty.feed(b": nothing\ndata: [DONE]\n").unwrap();
-        assert!(matches!(empty.finish(), Err(Error::NoValidResponse)));
+        let err = empty.finish().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NoValidResponse);
+        assert_eq!(err.message(), "No valid response");
     }
 
     #[test]
@@ -247,6 +270,28 @@ mod tests {
         let trimmed = line.trim_end();
         assert_eq!(decoder.feed(trimmed.as_bytes()).unwrap(), "");
         assert_eq!(decoder.finish().unwrap(), "tail");
+    }
+
+    #[test]
+    fn the_last_event_gives_the_finish_reason_on_either_path() {
+        let answer = "a long enough answer to take the fast path";
+        let mut body = stream_bytes(answer, 5);
+        let last = event(answer).replace(
+            r#""message_type":"next""#,
+            r#""message_type":"next","finish_details":{"type":"max_tokens"}"#,
+        );
+        let at = body.len() - b"data: [DONE]\n\n".len();
+        body.splice(at..at, last.bytes());
+        for chunk in [1, 7, body.len()] {
+            let mut decoder = Decoder::new(1 << 20);
+            let mut text = String::new();
+            for piece in body.chunks(chunk) {
+                text.push_str(&decoder.feed(piece).unwrap());
+            }
+            text.push_str(&decoder.finish().unwrap());
+            assert_eq!(text, answer);
+            assert_eq!(decoder.finish_reason(), Some(FinishReason::Length));
+        }
     }
 
     #[test]
@@ -284,10 +329,17 @@ mod tests {
             .chunks(7)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
-        let deltas: Vec<String> = decode(futures_util::stream::iter(chunks), Decoder::new(1024))
+        let chunks: Vec<Chunk> = decode(futures_util::stream::iter(chunks), Decoder::new(1024))
             .map(|d| d.unwrap())
             .collect()
             .await;
+        let deltas: Vec<&str> = chunks
+            .iter()
+            .filter_map(|c| match c {
+                Chunk::Text(text) => Some(text.as_str()),
+                Chunk::Finish(_) => None,
+            })
+            .collect();
         assert!(deltas.iter().all(|d| !d.is_empty()));
         assert_eq!(deltas.concat(), "one two three");
     }

@@ -16,7 +16,8 @@ use std::borrow::Cow;
 use memchr::memmem;
 
 use super::delta::DeltaTracker;
-use super::events::{parse_payload, Line};
+use super::events::{parse_event, Line};
+use crate::answer::FinishReason;
 
 /// What the fast path remembers of the last event whose text is the
 /// tracker's reference.
@@ -28,6 +29,8 @@ pub struct Cumulative {
     raw: (usize, usize),
     /// Whether `prev` holds such an event.
     known: bool,
+    /// Why that event says the answer ended, if it does.
+    finish: Option<FinishReason>,
 }
 
 impl Cumulative {
@@ -38,9 +41,15 @@ impl Cumulative {
 
     /// Handles one `data:` payload if it can: appends the new text to `out`
     /// and updates `tracker`, as the full parser followed by
-    /// [`DeltaTracker::push`] would. Returns `false` to leave the payload
-    /// to the full parser.
-    pub fn handle(&mut self, payload: &[u8], tracker: &mut DeltaTracker, out: &mut String) -> bool {
+    /// [`DeltaTracker::push`] would, and returns the event's finish reason
+    /// (`Some(None)` when it gives none). Returns `None` to leave the
+    /// payload to the full parser.
+    pub fn handle(
+        &mut self,
+        payload: &[u8],
+        tracker: &mut DeltaTracker,
+        out: &mut String,
+    ) -> Option<Option<FinishReason>> {
         let (prev_start, prev_end) = self.raw;
         // Where the answer string starts: as in the previous event when the
         // bytes before it are the same, else found afresh.
@@ -50,10 +59,7 @@ impl Cumulative {
         let start = if same_head {
             prev_start
         } else {
-            match parts_string(payload) {
-                Some(start) => start,
-                None => return false,
-            }
+            parts_string(payload)?
         };
         // Whether the string extends the previous one, raw byte for raw byte.
         let prev_raw = &self.prev[prev_start..prev_end];
@@ -63,38 +69,35 @@ impl Cumulative {
         } else {
             start
         };
-        let Some(end) = string_end(payload, scan_from) else {
-            return false;
-        };
+        let end = string_end(payload, scan_from)?;
         let same_tail = same_head && payload[end..] == self.prev[prev_end..];
-        if !same_tail && !skeleton_is_next(payload, start, end) {
-            return false;
-        }
+        let finish = if same_tail {
+            self.finish
+        } else {
+            skeleton_is_next(payload, start, end)?
+        };
         if extends {
-            let Some(new) = unescape(&payload[scan_from..end]) else {
-                return false;
-            };
+            let new = unescape(&payload[scan_from..end])?;
             if !new.is_empty() {
                 tracker.extend(&new, out);
-                self.remember(payload, start, end);
+                self.remember(payload, start, end, finish);
             }
-            return true;
+            return Some(finish);
         }
-        let Some(text) = unescape(&payload[start..end]) else {
-            return false;
-        };
+        let text = unescape(&payload[start..end])?;
         tracker.push(&text, out);
         if tracker.reference() == text {
-            self.remember(payload, start, end);
+            self.remember(payload, start, end, finish);
         }
-        true
+        Some(finish)
     }
 
-    fn remember(&mut self, payload: &[u8], start: usize, end: usize) {
+    fn remember(&mut self, payload: &[u8], start: usize, end: usize, finish: Option<FinishReason>) {
         self.prev.clear();
         self.prev.extend_from_slice(payload);
         self.raw = (start, end);
         self.known = true;
+        self.finish = finish;
     }
 }
 
@@ -132,7 +135,8 @@ fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
 }
 
 /// Whether the payload with the string at `start..end` emptied is a
-/// well-formed `next` event whose first part is that very string.
+/// well-formed `next` event whose first part is that very string; if so,
+/// the event's finish reason.
 ///
 /// Emptying is not enough: another `"parts"` key (say in the metadata) may
 /// hold the string found, while the answer's own first part is already
@@ -140,15 +144,19 @@ fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
 /// `start`: an empty string is always borrowed from the input, and its
 /// address says where it is. (An owned string, if the parser ever made
 /// one, declines the fast path.)
-fn skeleton_is_next(payload: &[u8], start: usize, end: usize) -> bool {
+fn skeleton_is_next(payload: &[u8], start: usize, end: usize) -> Option<Option<FinishReason>> {
     let mut skeleton = Vec::with_capacity(start + payload.len() - end);
     skeleton.extend_from_slice(&payload[..start]);
     skeleton.extend_from_slice(&payload[end..]);
     let at = skeleton.as_ptr().wrapping_add(start);
-    matches!(
-        parse_payload(&skeleton),
-        Line::Text(Cow::Borrowed(text)) if text.is_empty() && std::ptr::eq(text.as_ptr(), at)
-    )
+    match parse_event(&skeleton) {
+        (Line::Text(Cow::Borrowed(text)), finish)
+            if text.is_empty() && std::ptr::eq(text.as_ptr(), at) =>
+        {
+            Some(finish)
+        }
+        _ => None,
+    }
 }
 
 /// The text of raw JSON string content, or `None` if it is not valid JSON
@@ -220,6 +228,7 @@ fn unicode_escape(rest: &str) -> Option<(char, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat_shared::decode::events::parse_payload;
 
     #[test]
     fn unescape_matches_serde() {
@@ -267,7 +276,10 @@ mod tests {
         let mut tracker = DeltaTracker::new();
         let (mut got, mut expected) = (String::new(), String::new());
         for body in bodies {
-            if !fast.handle(body.as_bytes(), &mut tracker, &mut got) {
+            if fast
+                .handle(body.as_bytes(), &mut tracker, &mut got)
+                .is_none()
+            {
                 if let Line::Text(text) = parse_payload(body.as_bytes()) {
                     tracker.push(&text, &mut got);
                 }

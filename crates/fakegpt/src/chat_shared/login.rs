@@ -7,8 +7,9 @@ use rand::Rng;
 
 use super::http::{check_status, read_json, transport_error};
 use super::session::{AccessToken, Session};
+use super::step::Step;
 use super::wire::{Load, LoadsResponse, SessionResponse};
-use crate::error::{Error, Step, TimeoutKind};
+use crate::error::{Error, ErrorKind, TimeoutKind};
 
 /// What one login needs to know.
 pub struct LoginContext<'a> {
@@ -26,6 +27,14 @@ pub struct LoginContext<'a> {
     pub cooldown: Duration,
 }
 
+/// `/api/loads` listed no account to log in with.
+pub fn no_accounts() -> Error {
+    Step::Loads.error(
+        ErrorKind::Rejected,
+        "the upstream lists no shared accounts to log in with",
+    )
+}
+
 /// The most accounts one login tries.
 const ACCOUNTS_PER_LOGIN: usize = 3;
 
@@ -35,7 +44,7 @@ const ACCOUNTS_PER_LOGIN: usize = 3;
 pub async fn login(ctx: &LoginContext<'_>) -> Result<AccessToken, Error> {
     let mut loads = fetch_loads(ctx).await?;
     if loads.is_empty() {
-        return Err(Error::NoAccounts);
+        return Err(no_accounts());
     }
     let warm: Vec<Load> = loads
         .iter()
@@ -49,7 +58,7 @@ pub async fn login(ctx: &LoginContext<'_>) -> Result<AccessToken, Error> {
     tracing::debug!(accounts = loads.len(), "logging in to the upstream");
     let mut tries = 0;
     loop {
-        let token_key = choose_account(&loads, &mut rand::rng()).ok_or(Error::NoAccounts)?;
+        let token_key = choose_account(&loads, &mut rand::rng()).ok_or_else(no_accounts)?;
         tries += 1;
         let form = [
             ("token_key", token_key.as_str()),
@@ -61,14 +70,8 @@ pub async fn login(ctx: &LoginContext<'_>) -> Result<AccessToken, Error> {
             .form(&form);
         match send(ctx, Step::Login, request).await {
             Ok(_) => break,
-            Err(
-                err @ Error::Status {
-                    status: 401 | 403 | 429,
-                    retry_after,
-                    ..
-                },
-            ) => {
-                let wait = retry_after.map_or(ctx.cooldown, Duration::from_secs);
+            Err(err) if matches!(err.status(), Some(401 | 403 | 429)) => {
+                let wait = err.retry_after().unwrap_or(ctx.cooldown);
                 ctx.session.cool_down(&token_key, wait);
                 tracing::info!(
                     status = err.status(),
@@ -89,11 +92,8 @@ pub async fn login(ctx: &LoginContext<'_>) -> Result<AccessToken, Error> {
     let session: SessionResponse = read_json(Step::Session, response, "an accessToken").await?;
     match session.access_token {
         Some(token) if !token.trim().is_empty() => Ok(AccessToken::new(token.trim())),
-        _ => Err(Error::Protocol {
-            step: Step::Session,
-            reason: "the answer has no accessToken: the login did not take (cookies refused?)"
-                .into(),
-        }),
+        _ => Err(Step::Session
+            .protocol("the answer has no accessToken: the login did not take (cookies refused?)")),
     }
 }
 
@@ -120,11 +120,7 @@ async fn send(
         None => request,
     };
     let response = request.send().await.map_err(|e| match ctx.step_timeout {
-        Some(after) if e.is_timeout() && !e.is_connect() => Error::Timeout {
-            step,
-            kind: TimeoutKind::Idle,
-            after,
-        },
+        Some(after) if e.is_timeout() && !e.is_connect() => step.timeout(TimeoutKind::Idle, after),
         _ => transport_error(step, &e, ctx.connect_timeout),
     })?;
     check_status(step, response).await

@@ -4,19 +4,16 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::error::{Error, TimeoutKind};
-use crate::provider::RetryPolicy;
+use crate::error::{Error, ErrorKind, TimeoutKind};
+use crate::request::RetryPolicy;
 
 /// Whether `err` is worth another attempt: the connection failed (or broke
 /// before any text), or the upstream answered 429 or 5xx.
 pub fn retryable(err: &Error) -> bool {
-    match err {
-        Error::Connect { .. } => true,
-        Error::Timeout {
-            kind: TimeoutKind::Connect,
-            ..
-        } => true,
-        Error::Status { status, .. } => *status == 429 || (500..=599).contains(status),
+    match err.kind() {
+        ErrorKind::Connect | ErrorKind::RateLimited => true,
+        ErrorKind::Timeout => err.timeout_kind() == Some(TimeoutKind::Connect),
+        ErrorKind::UpstreamStatus => err.status().is_some_and(|s| (500..=599).contains(&s)),
         _ => false,
     }
 }
@@ -29,12 +26,7 @@ pub fn delay(
     err: &Error,
     rng: &mut impl Rng,
 ) -> Option<Duration> {
-    if let Error::Status {
-        retry_after: Some(secs),
-        ..
-    } = err
-    {
-        let asked = Duration::from_secs(*secs);
+    if let Some(asked) = err.retry_after() {
         return (asked <= policy.max_retry_after).then_some(asked);
     }
     let exponent = attempt.saturating_sub(1).min(20);
@@ -52,15 +44,10 @@ pub fn delay(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Step;
+    use crate::chat_shared::step::Step;
 
     fn status(status: u16, retry_after: Option<u64>) -> Error {
-        Error::Status {
-            step: Step::Conversation,
-            status,
-            retry_after,
-            body: String::new(),
-        }
+        Step::Conversation.status(status, retry_after, "")
     }
 
     #[test]
@@ -69,11 +56,8 @@ mod tests {
         assert!(retryable(&status(502, None)));
         assert!(!retryable(&status(400, None)));
         assert!(!retryable(&status(403, None)));
-        assert!(!retryable(&Error::NoValidResponse));
-        assert!(retryable(&Error::Connect {
-            step: Step::Loads,
-            reason: "refused".into()
-        }));
+        assert!(!retryable(&crate::chat_shared::decode::no_valid_response()));
+        assert!(retryable(&Step::Loads.error(ErrorKind::Connect, "refused")));
     }
 
     #[test]

@@ -4,6 +4,8 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use crate::answer::FinishReason;
+
 /// What one event-stream line means to the decoder.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Line<'a> {
@@ -33,19 +35,38 @@ pub fn data_payload(line: &[u8]) -> Option<&[u8]> {
 
 /// Classifies one `data:` payload with the full JSON parser.
 pub fn parse_payload(payload: &[u8]) -> Line<'_> {
+    parse_event(payload).0
+}
+
+/// Classifies one `data:` payload, and says why the answer ended if the
+/// event says (`metadata.finish_details.type`).
+pub fn parse_event(payload: &[u8]) -> (Line<'_>, Option<FinishReason>) {
     if payload == b"[DONE]" {
-        return Line::Done;
+        return (Line::Done, None);
     }
     match serde_json::from_slice::<Event<'_>>(payload) {
         Ok(Event {
             message: Some(message),
         }) if message.metadata.message_type.as_deref() == Some("next") => {
+            let finish = message
+                .metadata
+                .finish_details
+                .and_then(|details| finish_reason(details.kind.as_deref()?));
             match message.content.parts.into_iter().next() {
-                Some(Some(text)) => Line::Text(text),
-                _ => Line::Skip,
+                Some(Some(text)) => (Line::Text(text), finish),
+                _ => (Line::Skip, None),
             }
         }
-        _ => Line::Skip,
+        _ => (Line::Skip, None),
+    }
+}
+
+/// The finish reason a `finish_details.type` names, if one we know.
+pub fn finish_reason(kind: &str) -> Option<FinishReason> {
+    match kind {
+        "stop" => Some(FinishReason::Stop),
+        "max_tokens" => Some(FinishReason::Length),
+        _ => None,
     }
 }
 
@@ -73,6 +94,14 @@ struct EventContent<'a> {
 struct EventMetadata<'a> {
     #[serde(borrow, default)]
     message_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    finish_details: Option<FinishDetails<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FinishDetails<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Cow<'a, str>>,
 }
 
 #[cfg(test)]
@@ -101,6 +130,30 @@ mod tests {
         );
         let no_space = format!("data:{}", event("next", "x"));
         assert_eq!(parse_line(no_space.as_bytes()), Line::Text("x".into()));
+    }
+
+    #[test]
+    fn finish_details_give_the_finish_reason() {
+        let event = |details: &str| {
+            format!(
+                r#"{{"message":{{"content":{{"parts":["x"]}},"metadata":{{"message_type":"next","finish_details":{details}}}}}}}"#
+            )
+        };
+        for (details, reason) in [
+            (
+                r#"{"type":"stop","stop_tokens":[1]}"#,
+                Some(FinishReason::Stop),
+            ),
+            (r#"{"type":"max_tokens"}"#, Some(FinishReason::Length)),
+            (r#"{"type":"interrupted"}"#, None),
+            ("null", None),
+        ] {
+            assert_eq!(
+                parse_event(event(details).as_bytes()),
+                (Line::Text("x".into()), reason),
+                "{details}"
+            );
+        }
     }
 
     #[test]

@@ -1,22 +1,28 @@
 //! The FakeGpt provider: gpt4free's client of the chat-shared ChatGPT mirror.
 //!
+//! Everything about that service stays in here:
 //! - [`session`]: the access token and cookie jar every request shares, with
 //!   single-flight login, login backoff and account cooldowns;
 //! - [`login`]: the three-step login flow;
 //! - [`conversation`]: the chat request and its event stream;
+//! - [`decode`]: the event-stream decoder (bytes → lines → events →
+//!   cumulative text → new text), independent of any HTTP library;
 //! - [`retry`]: which failures are retried, and when;
+//! - [`step`]: the steps its errors name, and excerpts of upstream bodies;
 //! - [`cookies`]: the session's cookie jar, one origin, never logged;
 //! - [`builder`]: the settings; [`wire`]: the JSON shapes;
-//! - [`http`]: headers, per-proxy clients, error mapping.
+//! - [`http`]: headers, clients, error mapping.
 
 mod builder;
 mod conversation;
 mod cookies;
+pub mod decode;
 mod http;
 mod login;
 mod retry;
-pub mod session;
-pub mod wire;
+mod session;
+mod step;
+mod wire;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -26,22 +32,13 @@ use tokio::time::Instant;
 
 pub use builder::FakeGptBuilder;
 
-use crate::error::{Error, Step, TimeoutKind};
+use crate::answer::{Answer, Chunk};
+use crate::error::{Error, ErrorKind, TimeoutKind};
 use crate::prompt::format_prompt;
-use crate::provider::{BoxFuture, ChatRequest, Provider, RequestOptions, TextStream, Timeouts};
+use crate::provider::{BoxFuture, Counter, Provider};
+use crate::request::{ChatRequest, RetryPolicy, Timeouts};
 use session::{AccessToken, Session};
-
-/// The public service the original provider talked to (offline since 2024).
-pub const DEFAULT_BASE_URL: &str = "https://chat-shared2.zhile.io";
-
-/// The models FakeGpt serves; the first is the default.
-pub const MODELS: &[&str] = &["gpt-3.5-turbo"];
-
-/// Checks a proxy URL the way requests will use it, for callers that want
-/// to report a bad one before sending anything.
-pub fn check_proxy(url: &str) -> Result<(), Error> {
-    http::parse_proxy(url).map(|_| ())
-}
+use step::Step;
 
 /// The FakeGpt provider. Cloning is cheap and shares the session: every
 /// clone uses the same access token and cookie jar.
@@ -55,15 +52,25 @@ struct Inner {
     base: String,
     session: Session,
     clients: http::Clients,
+    settings: Settings,
+}
+
+/// What every request uses unless it overrides it.
+#[derive(Debug, Clone)]
+struct Settings {
+    proxy: Option<String>,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
     max_line: usize,
     max_answer: usize,
     account_cooldown: Duration,
 }
 
-impl std::fmt::Debug for http::Clients {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Clients")
-    }
+/// The settings of one request: the provider's, with its overrides.
+struct Resolved {
+    client: reqwest::Client,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
 }
 
 impl Default for FakeGpt {
@@ -76,6 +83,19 @@ impl Default for FakeGpt {
 }
 
 impl FakeGpt {
+    /// The public service the original provider talked to (offline since
+    /// 2024).
+    pub const DEFAULT_BASE_URL: &'static str = "https://chat-shared2.zhile.io";
+
+    /// The models FakeGpt serves, the default first: gpt-3.5-turbo and its
+    /// dated snapshots, all answered by the web model behind it.
+    pub const MODELS: &'static [&'static str] = &[
+        "gpt-3.5-turbo",
+        "gpt-3.5-turbo-0125",
+        "gpt-3.5-turbo-1106",
+        "gpt-3.5-turbo-0613",
+    ];
+
     /// Settings, starting from the defaults.
     pub fn builder() -> FakeGptBuilder {
         FakeGptBuilder::default()
@@ -98,6 +118,12 @@ impl FakeGpt {
         &self.inner.base
     }
 
+    /// Whether this provider talks to the public service (offline since
+    /// 2024), for callers that want to say so when it cannot be reached.
+    pub fn is_public_service(&self) -> bool {
+        self.inner.base == Self::DEFAULT_BASE_URL
+    }
+
     /// How many logins this provider's session has made.
     pub fn logins(&self) -> u64 {
         self.inner.session.logins()
@@ -109,51 +135,57 @@ impl FakeGpt {
     }
 
     /// Makes sure the session holds an access token, logging in if it has
-    /// none (single-flight, like any request).
-    pub async fn ensure_session(&self, options: &RequestOptions) -> Result<(), Error> {
-        let timeouts = options.timeouts;
+    /// none (single-flight, like any request), with the provider's settings.
+    pub async fn ensure_session(&self) -> Result<(), Error> {
+        let settings = &self.inner.settings;
         let client = self
             .inner
             .clients
-            .get(options.proxy.as_deref(), timeouts.connect)?;
-        self.token(&client, &timeouts).await.map(|_| ())
+            .get(settings.proxy.as_deref(), settings.timeouts.connect)?;
+        self.token(&client, &settings.timeouts).await.map(|_| ())
     }
 
     /// Starts a chat; see [`Provider::chat`].
-    pub async fn chat(&self, request: ChatRequest) -> Result<TextStream, Error> {
-        if !MODELS
-            .iter()
-            .any(|m| m.eq_ignore_ascii_case(&request.model))
-            && !request.model.is_empty()
+    pub async fn chat(&self, request: ChatRequest) -> Result<Answer, Error> {
+        if !request.model.is_empty()
+            && !Self::MODELS
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(&request.model))
         {
-            return Err(Error::UnsupportedModel {
-                model: request.model,
-                provider: "FakeGpt",
-                supported: MODELS.join(", "),
-            });
+            return Err(Error::new(
+                ErrorKind::UnsupportedModel,
+                format!(
+                    "model {:?} is not supported by FakeGpt (supported: {})",
+                    request.model,
+                    Self::MODELS.join(", ")
+                ),
+            ));
         }
         if request.messages.is_empty() {
-            return Err(Error::InvalidRequest(
-                "there are no messages to answer".into(),
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                "there are no messages to answer",
             ));
         }
         let prompt = format_prompt(&request.messages);
         if prompt.trim().is_empty() {
-            return Err(Error::InvalidRequest("the prompt is empty".into()));
+            return Err(Error::new(ErrorKind::InvalidRequest, "the prompt is empty"));
         }
+        let settings = &self.inner.settings;
         let options = request.options;
-        let deadline = options.timeouts.total.map(|d| (Instant::now() + d, d));
-        let attempts = self.attempts(&options, prompt, deadline);
+        let timeouts = options.timeouts.unwrap_or(settings.timeouts);
+        let proxy = options.proxy.as_deref().or(settings.proxy.as_deref());
+        let resolved = Resolved {
+            client: self.inner.clients.get(proxy, timeouts.connect)?,
+            timeouts,
+            retry: options.retry.unwrap_or(settings.retry),
+        };
+        let deadline = timeouts.total.map(|d| (Instant::now() + d, d));
+        let attempts = self.attempts(&resolved, prompt, deadline);
         match deadline {
-            Some((at, after)) => {
-                tokio::time::timeout_at(at, attempts)
-                    .await
-                    .map_err(|_| Error::Timeout {
-                        step: Step::Conversation,
-                        kind: TimeoutKind::Total,
-                        after,
-                    })?
-            }
+            Some((at, after)) => tokio::time::timeout_at(at, attempts)
+                .await
+                .map_err(|_| Step::Conversation.timeout(TimeoutKind::Total, after))?,
             None => attempts.await,
         }
     }
@@ -162,23 +194,16 @@ impl FakeGpt {
     /// [`retry::retryable`] allows.
     async fn attempts(
         &self,
-        options: &RequestOptions,
+        resolved: &Resolved,
         prompt: String,
         deadline: Option<(Instant, Duration)>,
-    ) -> Result<TextStream, Error> {
-        let client = self
-            .inner
-            .clients
-            .get(options.proxy.as_deref(), options.timeouts.connect)?;
+    ) -> Result<Answer, Error> {
         let body = wire::ConversationRequest::new(prompt);
-        let policy = options.retry;
+        let policy = resolved.retry;
         let mut attempt = 1;
         loop {
-            let err = match self
-                .attempt(&client, &body, &options.timeouts, deadline)
-                .await
-            {
-                Ok(stream) => return Ok(stream),
+            let err = match self.attempt(resolved, &body, deadline).await {
+                Ok(answer) => return Ok(answer),
                 Err(err) => err,
             };
             if attempt >= policy.max_attempts || !retry::retryable(&err) {
@@ -197,38 +222,32 @@ impl FakeGpt {
     /// again once on 401/403), and wait for the first answer text.
     async fn attempt(
         &self,
-        client: &reqwest::Client,
+        resolved: &Resolved,
         body: &wire::ConversationRequest,
-        timeouts: &Timeouts,
         deadline: Option<(Instant, Duration)>,
-    ) -> Result<TextStream, Error> {
+    ) -> Result<Answer, Error> {
+        let timeouts = &resolved.timeouts;
         let first = async {
-            let response = self.start(client, body, timeouts).await?;
-            let decoder = crate::decode::Decoder::new(self.inner.max_line)
-                .with_max_answer(self.inner.max_answer);
+            let response = self.start(&resolved.client, body, timeouts).await?;
+            let decoder = decode::Decoder::new(self.inner.settings.max_line)
+                .with_max_answer(self.inner.settings.max_answer);
             let mut stream =
-                conversation::deltas(response, timeouts.idle, deadline, decoder).boxed();
-            match stream.next().await {
-                Some(Ok(text)) => Ok((text, stream)),
-                Some(Err(err)) => Err(err),
-                None => Err(Error::NoValidResponse),
+                conversation::chunks(response, timeouts.idle, deadline, decoder).boxed();
+            loop {
+                match stream.next().await {
+                    Some(Ok(Chunk::Text(text))) => return Ok(Answer::new(text, stream)),
+                    Some(Ok(_)) => continue,
+                    Some(Err(err)) => return Err(err),
+                    None => return Err(decode::no_valid_response()),
+                }
             }
         };
-        let (text, rest) = match timeouts.first_byte {
-            Some(after) => {
-                tokio::time::timeout(after, first)
-                    .await
-                    .unwrap_or(Err(Error::Timeout {
-                        step: Step::Conversation,
-                        kind: TimeoutKind::FirstByte,
-                        after,
-                    }))?
-            }
-            None => first.await?,
-        };
-        Ok(futures_util::stream::once(async { Ok(text) })
-            .chain(rest)
-            .boxed())
+        match timeouts.first_byte {
+            Some(after) => tokio::time::timeout(after, first)
+                .await
+                .unwrap_or_else(|_| Err(Step::Conversation.timeout(TimeoutKind::FirstByte, after))),
+            None => first.await,
+        }
     }
 
     /// Sends the conversation with the session's token; on 401/403 drops
@@ -245,9 +264,7 @@ impl FakeGpt {
             let outcome =
                 conversation::start(client, &self.inner.base, &token, body, timeouts.connect).await;
             match outcome {
-                Err(Error::Status {
-                    status: 401 | 403, ..
-                }) if !renewed => {
+                Err(err) if matches!(err.status(), Some(401 | 403)) && !renewed => {
                     tracing::info!("the upstream rejected the access token; logging in again");
                     self.inner.session.invalidate(&token).await;
                     renewed = true;
@@ -268,42 +285,37 @@ impl FakeGpt {
             connect_timeout: timeouts.connect,
             step_timeout: timeouts.idle,
             session: &self.inner.session,
-            cooldown: self.inner.account_cooldown,
+            cooldown: self.inner.settings.account_cooldown,
         };
         self.inner.session.token(|| login::login(&ctx)).await
     }
 }
 
 impl Provider for FakeGpt {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "FakeGpt"
     }
 
-    fn url(&self) -> &str {
-        &self.inner.base
+    fn models(&self) -> Vec<String> {
+        Self::MODELS.iter().map(|m| (*m).to_owned()).collect()
     }
 
-    fn working(&self) -> bool {
-        // The public service has been offline since early 2024.
-        self.inner.base != DEFAULT_BASE_URL
-    }
-
-    fn models(&self) -> &[&'static str] {
-        MODELS
-    }
-
-    fn chat(&self, request: ChatRequest) -> BoxFuture<Result<TextStream, Error>> {
+    fn chat(&self, request: ChatRequest) -> BoxFuture<Result<Answer, Error>> {
         let this = self.clone();
         Box::pin(async move { FakeGpt::chat(&this, request).await })
     }
 
-    fn ready(&self, options: RequestOptions) -> BoxFuture<Result<(), Error>> {
+    fn ready(&self) -> BoxFuture<Result<(), Error>> {
         let this = self.clone();
-        Box::pin(async move { this.ensure_session(&options).await })
+        Box::pin(async move { this.ensure_session().await })
     }
 
-    fn logins(&self) -> u64 {
-        FakeGpt::logins(self)
+    fn counters(&self) -> Vec<Counter> {
+        vec![Counter {
+            name: "upstream_logins",
+            help: "Upstream logins made since start",
+            value: self.logins(),
+        }]
     }
 }
 
@@ -317,7 +329,7 @@ mod tests {
         assert!(FakeGpt::new("http://127.0.0.1:1/").is_ok());
         for bad in ["ftp://x", "not a url", "http://x/?q=1"] {
             assert!(
-                matches!(FakeGpt::new(bad), Err(Error::InvalidBaseUrl { .. })),
+                matches!(FakeGpt::new(bad), Err(e) if e.kind() == ErrorKind::Config),
                 "{bad}"
             );
         }
@@ -334,17 +346,17 @@ mod tests {
             .chat(ChatRequest::new("gpt-4", vec![Message::user("x")]))
             .await
             .err();
-        assert!(matches!(err, Some(Error::UnsupportedModel { .. })));
+        assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::UnsupportedModel));
         let err = provider
             .chat(ChatRequest::new("gpt-3.5-turbo", vec![]))
             .await
             .err();
-        assert!(matches!(err, Some(Error::InvalidRequest(_))));
+        assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::InvalidRequest));
         let err = provider
             .chat(ChatRequest::new("gpt-3.5-turbo", vec![Message::user("x")]).proxy("ftp://p:1"))
             .await
             .err();
-        assert!(matches!(err, Some(Error::InvalidProxy { .. })), "{err:?}");
+        assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Config));
         assert_eq!(provider.logins(), 0);
     }
 
@@ -353,6 +365,6 @@ mod tests {
         let a = FakeGpt::shared();
         let b = FakeGpt::shared();
         assert!(Arc::ptr_eq(&a.inner, &b.inner));
-        assert!(!Provider::working(&a));
+        assert!(a.is_public_service());
     }
 }

@@ -43,11 +43,6 @@ impl SessionCookies {
         self.jar.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    /// Whether no cookie is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn ours(&self, url: &url::Url) -> bool {
         self.origin.as_deref().is_none_or(|o| o == origin_of(url))
     }

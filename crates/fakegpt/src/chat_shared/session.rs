@@ -89,6 +89,7 @@ pub struct Session {
 
 impl Session {
     /// A session with no token and no cookies.
+    #[cfg(test)]
     pub fn new() -> Self {
         Self::default()
     }
@@ -117,11 +118,6 @@ impl Session {
         cooldowns
             .get(token_id)
             .is_some_and(|until| *until > Instant::now())
-    }
-
-    /// The cookie store to give the HTTP clients.
-    pub fn cookies(&self) -> Arc<SessionCookies> {
-        Arc::clone(&self.cookies)
     }
 
     /// How many logins succeeded so far.
@@ -255,7 +251,7 @@ mod tests {
         let calls = AtomicUsize::new(0);
         let fail = || async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(Error::NoAccounts)
+            Err(super::super::login::no_accounts())
         };
         assert!(session.token(fail).await.is_err());
         assert!(session.token(fail).await.is_err());
@@ -292,14 +288,17 @@ mod tests {
                         .token(|| async {
                             calls.fetch_add(1, Ordering::SeqCst);
                             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                            Err(Error::NoAccounts)
+                            Err(super::super::login::no_accounts())
                         })
                         .await
                 })
             })
             .collect();
         for task in tasks {
-            assert!(matches!(task.await.unwrap(), Err(Error::NoAccounts)));
+            assert_eq!(
+                task.await.unwrap().unwrap_err().kind(),
+                crate::error::ErrorKind::Rejected
+            );
         }
         // The first caller logs in; callers already waiting share its failure.
         assert_eq!(calls.load(Ordering::SeqCst), 1);

@@ -1,14 +1,15 @@
 //! HTTP plumbing for the provider: browser-like headers, clients per proxy,
 //! and turning responses and transport failures into [`Error`]s.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 
 use super::cookies::SessionCookies;
-use crate::error::{excerpt, Error, Step, TimeoutKind};
+use super::step::{excerpt, Step};
+use crate::error::{Error, ErrorKind, TimeoutKind};
 
 /// The Chrome 117 on Linux the original provider presented as.
 pub const USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/117.0.0.0 Safari/537.36";
@@ -19,11 +20,21 @@ const ERROR_BODY_BYTES: usize = 64 * 1024;
 /// The most bytes of a login-step JSON answer accepted.
 pub const JSON_BODY_BYTES: usize = 1024 * 1024;
 
-/// The browser-like headers sent with every request.
-pub fn browser_headers(base: &url::Url) -> HeaderMap {
+/// The browser-like headers sent with every request, with `user_agent`
+/// instead of [`USER_AGENT`] if given.
+pub fn browser_headers(base: &url::Url, user_agent: Option<&str>) -> Result<HeaderMap, Error> {
     let mut headers = HeaderMap::new();
     headers.insert("accept-language", HeaderValue::from_static("en-US"));
-    headers.insert("user-agent", HeaderValue::from_static(USER_AGENT));
+    let agent = match user_agent {
+        Some(agent) => HeaderValue::from_str(agent).map_err(|_| {
+            Error::new(
+                ErrorKind::Config,
+                "invalid user agent: it must be visible ASCII",
+            )
+        })?,
+        None => HeaderValue::from_static(USER_AGENT),
+    };
+    headers.insert("user-agent", agent);
     let referer = format!("{}/?v=2", base.as_str().trim_end_matches('/'));
     if let Ok(value) = HeaderValue::from_str(&referer) {
         headers.insert("referer", value);
@@ -36,14 +47,16 @@ pub fn browser_headers(base: &url::Url) -> HeaderMap {
     );
     headers.insert("sec-ch-ua-platform", HeaderValue::from_static(r#""Linux""#));
     headers.insert("sec-ch-ua-mobile", HeaderValue::from_static("?0"));
-    headers
+    Ok(headers)
 }
 
 /// Checks a proxy URL and returns it parsed, or a clear error.
 pub fn parse_proxy(raw: &str) -> Result<reqwest::Proxy, Error> {
-    let invalid = |reason: &str| Error::InvalidProxy {
-        url: redact_url_password(raw),
-        reason: reason.to_owned(),
+    let invalid = |reason: &str| {
+        Error::new(
+            ErrorKind::Config,
+            format!("invalid proxy URL {:?}: {reason}", redact_url_password(raw)),
+        )
     };
     let url = url::Url::parse(raw).map_err(|e| invalid(&e.to_string()))?;
     match url.scheme() {
@@ -118,34 +131,44 @@ struct ClientKey {
     connect_timeout: Option<Duration>,
 }
 
-/// The most distinct clients kept; past it the cache starts afresh.
-const MAX_CLIENTS: usize = 64;
+/// The most distinct clients kept; past it the least recently used goes.
+const MAX_CLIENTS: usize = 16;
+
+/// What every client of one provider shares.
+pub struct ClientSetup {
+    /// The cookie store.
+    pub cookies: Arc<SessionCookies>,
+    /// The headers sent with every request.
+    pub headers: HeaderMap,
+    /// CA certificates to trust besides the usual web roots.
+    pub roots: Vec<reqwest::Certificate>,
+    /// How long idle pooled connections are kept.
+    pub pool_idle_timeout: Duration,
+    /// Where client builders come from, if not `reqwest::Client::builder`.
+    pub factory: Option<Arc<dyn Fn() -> reqwest::ClientBuilder + Send + Sync>>,
+}
 
 /// `reqwest::Client`s by proxy and connect timeout, all sharing one cookie
-/// store, so connections are pooled per proxy.
+/// store, so connections are pooled per proxy. Usually one (the provider's
+/// settings); requests that override them add more, up to [`MAX_CLIENTS`],
+/// the least recently used making room.
 pub struct Clients {
-    cookies: Arc<SessionCookies>,
-    headers: HeaderMap,
-    roots: Vec<reqwest::Certificate>,
-    pool_idle_timeout: Duration,
-    cache: Mutex<HashMap<ClientKey, reqwest::Client>>,
+    setup: ClientSetup,
+    cache: Mutex<VecDeque<(ClientKey, reqwest::Client)>>,
+}
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clients")
+    }
 }
 
 impl Clients {
-    /// Clients that send `headers`, keep cookies in `cookies` and trust
-    /// `roots` besides the usual web roots.
-    pub fn new(
-        cookies: Arc<SessionCookies>,
-        headers: HeaderMap,
-        roots: Vec<reqwest::Certificate>,
-        pool_idle_timeout: Duration,
-    ) -> Self {
+    /// Clients made as `setup` says.
+    pub fn new(setup: ClientSetup) -> Self {
         Clients {
-            cookies,
-            headers,
-            roots,
-            pool_idle_timeout,
-            cache: Mutex::new(HashMap::new()),
+            setup,
+            cache: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -163,18 +186,41 @@ impl Clients {
             .cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(client) = cache.get(&key) {
-            return Ok(client.clone());
+        if let Some(at) = cache.iter().position(|(k, _)| *k == key) {
+            // Most recently used first.
+            if let Some(entry) = cache.remove(at) {
+                let client = entry.1.clone();
+                cache.push_front(entry);
+                return Ok(client);
+            }
         }
-        let mut builder = reqwest::Client::builder()
-            .default_headers(self.headers.clone())
-            .cookie_provider(Arc::clone(&self.cookies))
+        let client = self.build(proxy, connect_timeout)?;
+        if cache.len() >= MAX_CLIENTS {
+            cache.pop_back();
+        }
+        cache.push_front((key, client.clone()));
+        Ok(client)
+    }
+
+    fn build(
+        &self,
+        proxy: Option<&str>,
+        connect_timeout: Option<Duration>,
+    ) -> Result<reqwest::Client, Error> {
+        let setup = &self.setup;
+        let builder = match &setup.factory {
+            Some(make) => make(),
+            None => reqwest::Client::builder(),
+        };
+        let mut builder = builder
+            .default_headers(setup.headers.clone())
+            .cookie_provider(Arc::clone(&setup.cookies))
             .redirect(reqwest::redirect::Policy::limited(5))
             // Keep the fixed browser Referer on redirects, as a browser keeps its referrer.
             .referer(false)
             .tcp_nodelay(true)
-            .pool_idle_timeout(self.pool_idle_timeout);
-        for root in &self.roots {
+            .pool_idle_timeout(setup.pool_idle_timeout);
+        for root in &setup.roots {
             builder = builder.add_root_certificate(root.clone());
         }
         builder = match proxy {
@@ -184,15 +230,13 @@ impl Clients {
         if let Some(timeout) = connect_timeout {
             builder = builder.connect_timeout(timeout);
         }
-        let client = builder.build().map_err(|e| Error::Connect {
-            step: Step::Loads,
-            reason: format!("could not set up the HTTP client: {}", error_chain(&e)),
-        })?;
-        if cache.len() >= MAX_CLIENTS {
-            cache.clear();
-        }
-        cache.insert(key, client.clone());
-        Ok(client)
+        builder.build().map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!("could not set up the HTTP client: {}", error_chain(&e)),
+            )
+            .with_source(e)
+        })
     }
 }
 
@@ -204,17 +248,13 @@ pub fn transport_error(
 ) -> Error {
     if err.is_timeout() && err.is_connect() {
         if let Some(after) = connect_timeout {
-            return Error::Timeout {
-                step,
-                kind: TimeoutKind::Connect,
-                after,
-            };
+            return step.timeout(TimeoutKind::Connect, after);
         }
     }
-    Error::Connect {
-        step,
-        reason: error_chain(err),
-    }
+    step.error(
+        ErrorKind::Connect,
+        format!("could not reach the upstream: {}", error_chain(err)),
+    )
 }
 
 /// The error and its sources joined by ": ", without the request URL.
@@ -242,8 +282,8 @@ pub fn error_chain(err: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
-/// Fails with a [`Error::Status`] if the response is not 2xx, reading at most
-/// a bounded excerpt of its body.
+/// Fails with the upstream's status if the response is not 2xx, reading at
+/// most a bounded excerpt of its body.
 pub async fn check_status(
     step: Step,
     response: reqwest::Response,
@@ -260,12 +300,7 @@ pub async fn check_status(
     let body = read_capped(response, ERROR_BODY_BYTES)
         .await
         .unwrap_or_default();
-    Err(Error::Status {
-        step,
-        status: status.as_u16(),
-        retry_after,
-        body: excerpt(&body),
-    })
+    Err(step.status(status.as_u16(), retry_after, &excerpt(&body)))
 }
 
 /// Reads at most `cap` bytes of a body; `Err(bytes_so_far)` if it is longer.
@@ -298,7 +333,7 @@ pub fn content_type(response: &reqwest::Response) -> String {
 }
 
 /// Reads a 2xx answer of a login step and parses it as `T`, failing with a
-/// clear [`Error::Protocol`] when it is not the expected JSON.
+/// clear protocol error when it is not the expected JSON.
 pub async fn read_json<T: serde::de::DeserializeOwned>(
     step: Step,
     response: reqwest::Response,
@@ -308,13 +343,9 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
     let status = response.status().as_u16();
     let body = read_capped(response, JSON_BODY_BYTES)
         .await
-        .map_err(|_| Error::Protocol {
-            step,
-            reason: format!("the answer is larger than {JSON_BODY_BYTES} bytes"),
-        })?;
-    serde_json::from_slice(&body).map_err(|e| Error::Protocol {
-        step,
-        reason: format!(
+        .map_err(|_| step.protocol(format!("the answer is larger than {JSON_BODY_BYTES} bytes")))?;
+    serde_json::from_slice(&body).map_err(|e| {
+        step.protocol(format!(
             "expected JSON with {what}, got HTTP {status} {} ({}): {}",
             if content_type.is_empty() {
                 "without a content type"
@@ -323,6 +354,6 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
             },
             e,
             excerpt(&body)
-        ),
+        ))
     })
 }
