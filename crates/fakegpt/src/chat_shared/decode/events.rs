@@ -53,7 +53,7 @@ pub fn parse_event(payload: &[u8]) -> (Line<'_>, Option<FinishReason>) {
                 .finish_details
                 .and_then(|details| finish_reason(details.kind.as_deref()?));
             match message.content.parts.into_iter().next() {
-                Some(Some(text)) => (Line::Text(text), finish),
+                Some(Some(Part(text))) => (Line::Text(text), finish),
                 _ => (Line::Skip, None),
             }
         }
@@ -87,8 +87,15 @@ struct EventMessage<'a> {
 #[derive(Deserialize)]
 struct EventContent<'a> {
     #[serde(borrow, default)]
-    parts: Vec<Option<Cow<'a, str>>>,
+    parts: Vec<Option<Part<'a>>>,
 }
+
+/// One element of `parts`. Serde borrows a `Cow` only when `borrow` sits on
+/// the `Cow` itself, not on a `Vec<Option<Cow>>` around it: without this
+/// wrapper every text is copied, and the fast path, which needs the
+/// borrowed string's address, never applies.
+#[derive(Deserialize)]
+struct Part<'a>(#[serde(borrow)] Cow<'a, str>);
 
 #[derive(Deserialize)]
 struct EventMetadata<'a> {

@@ -292,6 +292,54 @@ mod tests {
         (got, expected)
     }
 
+    /// The fast path is an optimisation nobody would notice losing, since
+    /// the full parser gives the same text: so check that it does apply to
+    /// a stream as the upstream sends it (fields that change per event, an
+    /// escaped answer, key orders serde sorts).
+    #[test]
+    fn the_fast_path_takes_a_realistic_stream() {
+        let answer = "Привет, \"мир\" \\ 👋 tab\tend. ".repeat(8);
+        let chars: Vec<char> = answer.chars().collect();
+        let (mut fast, mut tracker, mut out) =
+            (Cumulative::default(), DeltaTracker::new(), String::new());
+        let mut taken = 0;
+        let mut events = 0;
+        for (i, n) in (3..=chars.len()).step_by(3).enumerate() {
+            let text: String = chars[..n].iter().collect();
+            let body = serde_json::json!({
+                "message": {
+                    "id": "m", "author": {"role": "assistant", "name": null},
+                    "create_time": 1_700_000_000.0 + i as f64,
+                    "content": {"content_type": "text", "parts": [text]},
+                    "status": "in_progress",
+                    "metadata": {"message_type": "next", "finish_details": null}
+                },
+                "conversation_id": "c", "error": null
+            })
+            .to_string();
+            events += 1;
+            if fast
+                .handle(body.as_bytes(), &mut tracker, &mut out)
+                .is_some()
+            {
+                taken += 1;
+            } else {
+                let Line::Text(text) = parse_payload(body.as_bytes()) else {
+                    panic!("not an answer event: {body}");
+                };
+                tracker.push(&text, &mut out);
+                fast.forget();
+            }
+        }
+        assert_eq!(out, chars[..chars.len() / 3 * 3].iter().collect::<String>());
+        assert_eq!(
+            taken,
+            events,
+            "the fast path declined {} of {events} events",
+            events - taken
+        );
+    }
+
     #[test]
     fn a_parts_key_outside_the_content_is_not_the_answer() {
         let decoy = r#"{"message":{"metadata":{"message_type":"next","parts":["X"]},"content":{"parts":[""]}}}"#;
