@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use fakegpt::sse::EventSplitter;
 use fakegpt::{ChatRequest, FakeGpt, Message};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -251,23 +252,29 @@ async fn one(target: &Target, prompt: &str, stream: bool, started: Instant) -> S
                     return Ok(());
                 }
                 let mut body = response.bytes_stream();
-                let mut pending = Vec::new();
+                let mut events = EventSplitter::new(MAX_EVENT_BYTES);
                 while let Some(bytes) = body.next().await {
-                    pending.extend_from_slice(&bytes.map_err(|e| e.to_string())?);
-                    while let Some(end) = pending.windows(2).position(|w| w == b"\n\n") {
-                        let event: Vec<u8> = pending.drain(..end + 2).collect();
-                        let Some(data) = event.strip_prefix(b"data: ") else { continue };
-                        let data = &data[..data.len() - 2];
-                        if data == b"[DONE]" {
-                            return Ok(());
-                        }
-                        let value: serde_json::Value = serde_json::from_slice(data).map_err(|e| e.to_string())?;
-                        if let Some(error) = value.get("error") {
-                            return Err(error["message"].as_str().unwrap_or("an error event").to_owned());
-                        }
-                        if let Some(content) = value["choices"][0]["delta"]["content"].as_str().filter(|c| !c.is_empty()) {
-                            chunk_seen(&mut sample, content);
-                        }
+                    let bytes = bytes.map_err(|e| e.to_string())?;
+                    let mut outcome = None;
+                    events
+                        .feed(&bytes, |event| match openai_event(event.data) {
+                            Ok(StreamEvent::Content(text)) => {
+                                chunk_seen(&mut sample, &text);
+                                true
+                            }
+                            Ok(StreamEvent::Other) => true,
+                            Ok(StreamEvent::Done) => {
+                                outcome = Some(Ok(()));
+                                false
+                            }
+                            Err(e) => {
+                                outcome = Some(Err(e));
+                                false
+                            }
+                        })
+                        .map_err(|e| format!("an event longer than {} bytes", e.max))?;
+                    if let Some(outcome) = outcome {
+                        return outcome;
                     }
                 }
                 Err("the stream ended without [DONE]".into())
@@ -278,6 +285,38 @@ async fn one(target: &Target, prompt: &str, stream: bool, started: Instant) -> S
     sample.total = started.elapsed();
     sample.error = outcome.err();
     sample
+}
+
+/// The longest OpenAI stream event the bench accepts.
+const MAX_EVENT_BYTES: usize = 1 << 20;
+
+/// What one event of an OpenAI chat-completion stream says.
+enum StreamEvent {
+    /// `[DONE]`.
+    Done,
+    /// Content text (not empty).
+    Content(String),
+    /// Anything else: a role, a finish reason.
+    Other,
+}
+
+/// Reads one event of an OpenAI chat-completion stream; an error event is
+/// an error.
+fn openai_event(data: &[u8]) -> Result<StreamEvent, String> {
+    if data == b"[DONE]" {
+        return Ok(StreamEvent::Done);
+    }
+    let value: serde_json::Value = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    if let Some(error) = value.get("error") {
+        return Err(error["message"]
+            .as_str()
+            .unwrap_or("an error event")
+            .to_owned());
+    }
+    Ok(match value["choices"][0]["delta"]["content"].as_str() {
+        Some(content) if !content.is_empty() => StreamEvent::Content(content.to_owned()),
+        _ => StreamEvent::Other,
+    })
 }
 
 /// For each `<t:MICROSECONDS>` stamp in `text`, how long ago it was.

@@ -6,6 +6,8 @@
     reason = "tests: a failure must fail the test"
 )]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,10 +85,7 @@ fn streaming(prompt: &str) -> Value {
 
 /// The `data:` payloads of an event-stream body.
 fn events(body: &str) -> Vec<String> {
-    body.split("\n\n")
-        .filter_map(|e| e.strip_prefix("data: "))
-        .map(str::to_owned)
-        .collect()
+    common::sse_data(body)
 }
 
 async fn error_of(response: reqwest::Response) -> (u16, Value) {

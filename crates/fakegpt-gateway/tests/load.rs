@@ -9,6 +9,8 @@
     reason = "tests: a failure must fail the test"
 )]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,13 +59,10 @@ async fn one(client: &reqwest::Client, url: &str, i: usize, expected: String) ->
         );
         return Outcome::Complete;
     }
-    let events: Vec<&str> = text
-        .split("\n\n")
-        .filter_map(|e| e.strip_prefix("data: "))
-        .collect();
+    let events = common::sse_data(&text);
     assert_eq!(
         events.last(),
-        Some(&"[DONE]"),
+        Some(&"[DONE]".to_owned()),
         "every stream ends with [DONE]"
     );
     let mut content = String::new();

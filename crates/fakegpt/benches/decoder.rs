@@ -16,7 +16,10 @@
 )]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use eventsource_stream::Eventsource;
 use fakegpt::decode::Decoder;
+use fakegpt::sse::EventSplitter;
+use futures_util::StreamExt;
 
 /// A cumulative stream as the upstream sends it: the answer grows
 /// `step` characters per event, each event repeating it whole.
@@ -64,6 +67,38 @@ fn decode(body: &[u8]) -> usize {
     total + decoder.finish().map(|d| d.len()).unwrap_or(0)
 }
 
+/// Our event splitter alone: the framing part of the decoder's work.
+fn sse_split(body: &[u8]) -> usize {
+    let mut splitter = EventSplitter::new(16 << 20);
+    let mut total = 0;
+    for chunk in body.chunks(READ) {
+        splitter
+            .feed(chunk, |event| {
+                total += event.data.len();
+                true
+            })
+            .expect("sane events");
+    }
+    total
+}
+
+/// The `eventsource-stream` crate on the same reads: the well-kept
+/// alternative for the framing (it copies every event into `String`s).
+fn eventsource_split(runtime: &tokio::runtime::Runtime, body: &[u8]) -> usize {
+    let chunks = futures_util::stream::iter(
+        body.chunks(READ)
+            .map(|c| Ok::<_, std::convert::Infallible>(bytes::Bytes::copy_from_slice(c))),
+    );
+    runtime.block_on(async {
+        let mut events = std::pin::pin!(chunks.eventsource());
+        let mut total = 0;
+        while let Some(event) = events.next().await {
+            total += event.expect("sane events").data.len();
+        }
+        total
+    })
+}
+
 fn memchr_scan(body: &[u8]) -> usize {
     body.chunks(READ)
         .map(|c| memchr::memchr_iter(b'\n', c).count())
@@ -71,6 +106,9 @@ fn memchr_scan(body: &[u8]) -> usize {
 }
 
 fn benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
     for chars in [2_000usize, 32_000] {
         let answer = fakegpt_upstream::reply_for("benchmark", chars);
         let answer: String = answer.chars().take(chars).collect();
@@ -92,6 +130,14 @@ fn benches(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("decoder", events), &body, |b, body| {
             b.iter(|| decode(body))
         });
+        group.bench_with_input(BenchmarkId::new("sse_split", events), &body, |b, body| {
+            b.iter(|| sse_split(body))
+        });
+        group.bench_with_input(
+            BenchmarkId::new("eventsource_stream", events),
+            &body,
+            |b, body| b.iter(|| eventsource_split(&runtime, body)),
+        );
         group.bench_with_input(BenchmarkId::new("memchr_scan", events), &body, |b, body| {
             b.iter(|| memchr_scan(body))
         });

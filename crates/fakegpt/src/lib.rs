@@ -59,6 +59,11 @@ pub use request::{ChatRequest, RequestOptions, RetryPolicy, Timeouts};
 #[doc(hidden)]
 pub use chat_shared::decode;
 
+/// The server-sent events parser every event stream of the project goes
+/// through; for this project's crates, not part of the supported API.
+#[doc(hidden)]
+pub mod sse;
+
 /// The README's code blocks, compiled as doc tests so they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

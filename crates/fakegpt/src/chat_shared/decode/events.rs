@@ -6,31 +6,16 @@ use serde::Deserialize;
 
 use crate::answer::FinishReason;
 
-/// What one event-stream line means to the decoder.
+/// What one event's data means to the decoder.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Line<'a> {
     /// `data: [DONE]`: the answer is complete.
     Done,
     /// An event carrying the whole answer so far.
     Text(Cow<'a, str>),
-    /// Anything else: other SSE fields, comments, blank lines, events that
-    /// are not `message_type == "next"`, payloads that are not JSON or lack
-    /// the fields.
+    /// Anything else: events that are not `message_type == "next"`,
+    /// payloads that are not JSON or lack the fields.
     Skip,
-}
-
-/// Classifies one line (without its line ending).
-pub fn parse_line(line: &[u8]) -> Line<'_> {
-    match data_payload(line) {
-        Some(payload) => parse_payload(payload),
-        None => Line::Skip,
-    }
-}
-
-/// The payload of a `data:` line (one space after the colon dropped).
-pub fn data_payload(line: &[u8]) -> Option<&[u8]> {
-    let payload = line.strip_prefix(b"data:")?;
-    Some(payload.strip_prefix(b" ").unwrap_or(payload))
 }
 
 /// Classifies one `data:` payload with the full JSON parser.
@@ -130,13 +115,11 @@ mod tests {
 
     #[test]
     fn next_events_carry_text() {
-        let line = format!("data: {}", event("next", "Привет \"мир\" \\ 👋"));
+        let payload = event("next", "Привет \"мир\" \\ 👋");
         assert_eq!(
-            parse_line(line.as_bytes()),
+            parse_payload(payload.as_bytes()),
             Line::Text("Привет \"мир\" \\ 👋".into())
         );
-        let no_space = format!("data:{}", event("next", "x"));
-        assert_eq!(parse_line(no_space.as_bytes()), Line::Text("x".into()));
     }
 
     #[test]
@@ -165,24 +148,24 @@ mod tests {
 
     #[test]
     fn everything_else_is_skipped_or_done() {
-        assert_eq!(parse_line(b"data: [DONE]"), Line::Done);
-        for line in [
+        assert_eq!(parse_payload(b"[DONE]"), Line::Done);
+        for payload in [
             &b""[..],
-            b": keep-alive",
-            b"event: ping",
-            b"id: 3",
-            b"data: not json",
-            b"data: {\"message\": null, \"error\": \"x\"}",
-            b"data: {\"message\": {\"content\": {\"parts\": []}, \"metadata\": {\"message_type\": \"next\"}}}",
-            b"data: {\"message\": {\"content\": {\"parts\": [null]}, \"metadata\": {\"message_type\": \"next\"}}}",
-            b"data: {\"message\": {\"content\": {\"parts\": [\"x\"]}, \"metadata\": {}}}",
-            b"data: [1,2]",
-            b"data: \xff\xfe",
+            b"not json",
+            b"{\"message\": null, \"error\": \"x\"}",
+            b"{\"message\": {\"content\": {\"parts\": []}, \"metadata\": {\"message_type\": \"next\"}}}",
+            b"{\"message\": {\"content\": {\"parts\": [null]}, \"metadata\": {\"message_type\": \"next\"}}}",
+            b"{\"message\": {\"content\": {\"parts\": [\"x\"]}, \"metadata\": {}}}",
+            b"[1,2]",
+            b"\xff\xfe",
         ] {
-            assert_eq!(parse_line(line), Line::Skip, "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                parse_payload(payload),
+                Line::Skip,
+                "{}",
+                String::from_utf8_lossy(payload)
+            );
         }
-        assert_eq!(parse_line(event("variant", "x").as_bytes()), Line::Skip);
-        let other = format!("data: {}", event("variant", "x"));
-        assert_eq!(parse_line(other.as_bytes()), Line::Skip);
+        assert_eq!(parse_payload(event("variant", "x").as_bytes()), Line::Skip);
     }
 }

@@ -1,5 +1,5 @@
-//! The event-stream decoder: bytes in arbitrary chunks → lines → `data:`
-//! payloads → events → cumulative text → the new text.
+//! The event-stream decoder: bytes in arbitrary chunks → server-sent events
+//! → their `data:` payloads → cumulative text → the new text.
 //!
 //! [`Decoder`] is plain synchronous state that knows nothing of HTTP;
 //! [`decode`] wraps it as a `Stream` adapter over any stream of byte chunks.
@@ -7,20 +7,19 @@
 mod delta;
 mod events;
 mod fast;
-mod lines;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
 pub use delta::DeltaTracker;
-pub use events::{data_payload, parse_line, parse_payload, Line};
-pub use lines::{LineSplitter, LineTooLong};
+pub use events::{parse_payload, Line};
 
 use super::step::Step;
 use crate::answer::{Chunk, FinishReason};
 use crate::error::{Error, ErrorKind};
+use crate::sse::{EventSplitter, TooLong};
 
-/// The default bound on one event line: 16 MiB, far above any real event
+/// The default bound on one event: 16 MiB, far above any real event
 /// (a 100,000-character answer is about 500 KB of JSON).
 pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
@@ -30,7 +29,7 @@ pub const DEFAULT_MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 /// Incremental decoder of the conversation event stream.
 #[derive(Debug)]
 pub struct Decoder {
-    lines: LineSplitter,
+    events: EventSplitter,
     tracker: DeltaTracker,
     fast: fast::Cumulative,
     done: bool,
@@ -39,10 +38,10 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// A decoder that refuses event lines longer than `max_line` bytes.
-    pub fn new(max_line: usize) -> Self {
+    /// A decoder that refuses events longer than `max_event` bytes.
+    pub fn new(max_event: usize) -> Self {
         Decoder {
-            lines: LineSplitter::new(max_line),
+            events: EventSplitter::new(max_event),
             tracker: DeltaTracker::new(),
             fast: fast::Cumulative::default(),
             done: false,
@@ -65,7 +64,7 @@ impl Decoder {
             return Ok(out);
         }
         let Decoder {
-            lines,
+            events,
             tracker,
             fast,
             done,
@@ -73,12 +72,12 @@ impl Decoder {
             finish,
         } = self;
         let max_answer = *max_answer;
-        lines
-            .feed(chunk, |line| {
-                Self::line(tracker, fast, done, finish, line, &mut out)
+        events
+            .feed(chunk, |event| {
+                Self::event(tracker, fast, done, finish, event.data, &mut out)
                     && tracker.reference_len() <= max_answer
             })
-            .map_err(line_too_long)?;
+            .map_err(too_long)?;
         self.check_answer_size()?;
         Ok(out)
     }
@@ -93,22 +92,24 @@ impl Decoder {
         Ok(())
     }
 
-    /// Ends the body: decodes a last line that had no line ending and
-    /// returns its new text. Fails with [`ErrorKind::NoValidResponse`] when
+    /// Ends the body: decodes an event the body ended inside (a last line
+    /// with no line ending, or no blank line after it) and returns its new
+    /// text. Fails with [`ErrorKind::NoValidResponse`] when
     /// the whole stream carried no answer text.
     pub fn finish(&mut self) -> Result<String, Error> {
         let mut out = String::new();
         if !self.done {
-            if let Some(line) = self.lines.finish() {
-                Self::line(
-                    &mut self.tracker,
-                    &mut self.fast,
-                    &mut self.done,
-                    &mut self.finish,
-                    &line,
-                    &mut out,
-                );
-            }
+            let Decoder {
+                events,
+                tracker,
+                fast,
+                done,
+                finish,
+                ..
+            } = self;
+            events
+                .finish(|event| Self::event(tracker, fast, done, finish, event.data, &mut out))
+                .map_err(too_long)?;
         }
         self.done = true;
         self.check_answer_size()?;
@@ -129,19 +130,16 @@ impl Decoder {
         self.done
     }
 
-    /// One line: `[DONE]` ends the stream; other `data:` payloads go to
+    /// One event's data: `[DONE]` ends the stream; other payloads go to
     /// the fast path, and to the full parser when it declines.
-    fn line(
+    fn event(
         tracker: &mut DeltaTracker,
         fast: &mut fast::Cumulative,
         done: &mut bool,
         finish: &mut Option<FinishReason>,
-        line: &[u8],
+        payload: &[u8],
         out: &mut String,
     ) -> bool {
-        let Some(payload) = data_payload(line) else {
-            return true;
-        };
         if payload.len() > 64 {
             if let Some(reason) = fast.handle(payload, tracker, out) {
                 *finish = reason;
@@ -164,9 +162,9 @@ impl Decoder {
     }
 }
 
-fn line_too_long(err: LineTooLong) -> Error {
+fn too_long(err: TooLong) -> Error {
     Step::Conversation.protocol(format!(
-        "an event line is longer than the limit of {} bytes",
+        "an event is longer than the limit of {} bytes",
         err.max
     ))
 }
@@ -251,13 +249,13 @@ mod tests {
     fn done_stops_decoding_and_missing_text_fails() {
         let mut decoder = Decoder::new(1024);
         let mut text = decoder.feed(event("ab").as_bytes()).unwrap();
-        text.push_str(&decoder.feed(b"data: [DONE]\n").unwrap());
+        text.push_str(&decoder.feed(b"data: [DONE]\n\n").unwrap());
         assert!(decoder.is_done());
         text.push_str(&decoder.feed(event("abcdef").as_bytes()).unwrap());
         assert_eq!(text, "ab");
 
         let mut empty = Decoder::new(1024);
-        empty.feed(b": nothing\ndata: [DONE]\n").unwrap();
+        empty.feed(b": nothing\ndata: [DONE]\n\n").unwrap();
         let err = empty.finish().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NoValidResponse);
         assert_eq!(err.message(), "No valid response");
