@@ -16,7 +16,7 @@
 //! one chunk is handed out without copying, and only events cut between
 //! chunks are assembled in a buffer, bounded by `max` bytes so that memory
 //! stays bounded whatever the peer sends. An event the stream ends inside
-//! (no blank line after it) is still dispatched by [`EventSplitter::finish`]:
+//! (no blank line after it) is still dispatched by [`EventSplitter::finish`](crate::sse::EventSplitter::finish):
 //! a server that closes right after its last line loses nothing.
 
 /// One event: its name (empty when it has no `event:` line, which the

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::cookies::SessionCookies;
-use super::decode::{DEFAULT_MAX_ANSWER_BYTES, DEFAULT_MAX_LINE_BYTES};
+use super::decode::{DEFAULT_MAX_ANSWER_BYTES, DEFAULT_MAX_EVENT_BYTES};
 use super::session::{LoginBackoff, Session};
 use super::{http, FakeGpt, Inner, Settings};
 use crate::error::{Error, ErrorKind};
@@ -25,7 +25,7 @@ pub struct FakeGptBuilder {
     retry: RetryPolicy,
     user_agent: Option<String>,
     client: Option<ClientFactory>,
-    max_line: usize,
+    max_event: usize,
     max_answer: usize,
     roots: Vec<Vec<u8>>,
     login_backoff: LoginBackoff,
@@ -42,7 +42,7 @@ impl Default for FakeGptBuilder {
             retry: RetryPolicy::default(),
             user_agent: None,
             client: None,
-            max_line: DEFAULT_MAX_LINE_BYTES,
+            max_event: DEFAULT_MAX_EVENT_BYTES,
             max_answer: DEFAULT_MAX_ANSWER_BYTES,
             roots: Vec::new(),
             login_backoff: LoginBackoff::default(),
@@ -114,9 +114,9 @@ impl FakeGptBuilder {
         self
     }
 
-    /// The longest event line accepted, in bytes (default 16 MiB).
-    pub fn max_line_bytes(mut self, max: usize) -> Self {
-        self.max_line = max;
+    /// The longest event accepted, in bytes (default 16 MiB).
+    pub fn max_event_bytes(mut self, max: usize) -> Self {
+        self.max_event = max;
         self
     }
 
@@ -191,7 +191,7 @@ impl FakeGptBuilder {
                     proxy: self.proxy,
                     timeouts: self.timeouts,
                     retry: self.retry,
-                    max_line: self.max_line,
+                    max_event: self.max_event,
                     max_answer: self.max_answer,
                     account_cooldown: self.account_cooldown,
                 },

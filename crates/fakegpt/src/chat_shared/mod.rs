@@ -61,7 +61,7 @@ struct Settings {
     proxy: Option<String>,
     timeouts: Timeouts,
     retry: RetryPolicy,
-    max_line: usize,
+    max_event: usize,
     max_answer: usize,
     account_cooldown: Duration,
 }
@@ -229,7 +229,7 @@ impl FakeGpt {
         let timeouts = &resolved.timeouts;
         let first = async {
             let response = self.start(&resolved.client, body, timeouts).await?;
-            let decoder = decode::Decoder::new(self.inner.settings.max_line)
+            let decoder = decode::Decoder::new(self.inner.settings.max_event)
                 .with_max_answer(self.inner.settings.max_answer);
             let mut stream =
                 conversation::chunks(response, timeouts.idle, deadline, decoder).boxed();

@@ -21,7 +21,7 @@ use crate::sse::{EventSplitter, TooLong};
 
 /// The default bound on one event: 16 MiB, far above any real event
 /// (a 100,000-character answer is about 500 KB of JSON).
-pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 /// The default bound on one answer: 4 MiB of text.
 pub const DEFAULT_MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
