@@ -6,7 +6,9 @@ use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::cookies::SessionCookies;
 use crate::error::Error;
@@ -196,7 +198,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn concurrent_callers_share_one_login() {
         let session = Arc::new(Session::new());
         let calls = Arc::new(AtomicUsize::new(0));
@@ -239,7 +241,7 @@ mod tests {
         assert_eq!(format!("{second:?}"), "AccessToken([redacted])");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn failed_logins_hold_back_the_next_one() {
         let session = Session::with(
             Arc::default(),
@@ -260,23 +262,28 @@ mod tests {
             1,
             "the second caller got the last failure"
         );
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::advance(Duration::from_millis(150)).await;
+        assert!(session.token(fail).await.is_err(), "still held back");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        tokio::time::advance(Duration::from_millis(100)).await;
         let ok = session.token(|| async { Ok(AccessToken::new("t")) }).await;
         assert_eq!(ok.unwrap().expose(), "t");
         assert_eq!(LoginBackoff::default().after(3), Duration::from_secs(4));
         assert_eq!(LoginBackoff::default().after(30), Duration::from_secs(60));
     }
 
-    #[test]
-    fn accounts_cool_down_for_a_while() {
+    #[tokio::test(start_paused = true)]
+    async fn accounts_cool_down_for_a_while() {
         let session = Session::new();
-        session.cool_down("a", Duration::from_millis(50));
+        session.cool_down("a", Duration::from_secs(50));
         assert!(session.cooling_down("a") && !session.cooling_down("b"));
-        std::thread::sleep(Duration::from_millis(60));
+        tokio::time::advance(Duration::from_secs(49)).await;
+        assert!(session.cooling_down("a"));
+        tokio::time::advance(Duration::from_secs(2)).await;
         assert!(!session.cooling_down("a"));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn waiters_share_a_failed_login() {
         let session = Arc::new(Session::new());
         let calls = Arc::new(AtomicUsize::new(0));
