@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use fakegpt_upstream::FaultSpec;
 
 /// fakegpt: chat through the FakeGpt provider (the chat-shared ChatGPT
 /// mirror), or run an emulator of that service.
@@ -301,12 +302,17 @@ pub struct UpstreamArgs {
 
     /// A fault to inject, as NAME[:ARG][@TIMES] (TIMES a number or
     /// `always`; once by default), e.g. `500`, `429:3@2`, `stall:5@always`.
-    /// Names: empty-loads, loads-missing-field, login-rejected,
-    /// login-busy[:SECS], session-without-token, 429[:SECS], 500, html403,
-    /// wrong-content-type, disconnect[:EVENTS], stall[:EVENTS],
-    /// no-valid-event, garbage, oversized-line[:BYTES].
-    #[arg(long = "fault", value_name = "SPEC")]
-    pub faults: Vec<String>,
+    #[arg(long = "fault", value_name = "SPEC", long_help = fault_help())]
+    pub faults: Vec<FaultSpec>,
+}
+
+/// `--fault`'s long help, with the names as the emulator knows them.
+fn fault_help() -> String {
+    format!(
+        "A fault to inject, as NAME[:ARG][@TIMES] (TIMES a number or `always`; once by \
+         default), e.g. `500`, `429:3@2`, `stall:5@always`.\n\nNames: {}.",
+        fakegpt_upstream::Fault::names().join(", ")
+    )
 }
 
 /// How the emulator streams its answers.

@@ -133,14 +133,17 @@ pub fn usage(err: clap::Error) -> ExitCode {
         .unwrap_or_default();
     fail(
         reason,
-        Some(&format!("{tip}see {} --help", command_of(&rendered))),
+        Some(&format!(
+            "{tip}see {} --help",
+            command_of(&rendered).unwrap_or_else(command_in_args)
+        )),
     );
     ExitCode::from(2)
 }
 
 /// The command a clap error is about, from its usage line (`Usage:
-/// fakegpt chat [OPTIONS] …` gives `fakegpt chat`).
-fn command_of(rendered: &str) -> String {
+/// fakegpt chat [OPTIONS] …` gives `fakegpt chat`), if it has one.
+fn command_of(rendered: &str) -> Option<String> {
     rendered
         .lines()
         .find_map(|l| l.trim().strip_prefix("Usage: "))
@@ -152,7 +155,27 @@ fn command_of(rendered: &str) -> String {
                 .join(" ")
         })
         .filter(|command| !command.is_empty())
-        .unwrap_or_else(|| "fakegpt".to_owned())
+}
+
+/// The command named on this process's command line (errors about a bad
+/// value carry no usage line): `fakegpt upstream --fault x` gives
+/// `fakegpt upstream`.
+fn command_in_args() -> String {
+    use clap::CommandFactory as _;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    command_in(&crate::cli::Cli::command(), &args)
+}
+
+fn command_in(command: &clap::Command, args: &[String]) -> String {
+    let mut path = vec![command.get_name().to_owned()];
+    let mut current = command;
+    for arg in args {
+        if let Some(sub) = current.find_subcommand(arg) {
+            path.push(sub.get_name().to_owned());
+            current = sub;
+        }
+    }
+    path.join(" ")
 }
 
 #[cfg(test)]
@@ -162,13 +185,21 @@ mod tests {
     #[test]
     fn usage_hints_name_the_subcommand() {
         assert_eq!(
-            command_of("error: x\n\nUsage: fakegpt chat [OPTIONS] [PROMPT]\n"),
-            "fakegpt chat"
+            command_of("error: x\n\nUsage: fakegpt chat [OPTIONS] [PROMPT]\n").as_deref(),
+            Some("fakegpt chat")
         );
         assert_eq!(
-            command_of("error: x\n\nUsage: fakegpt <COMMAND>\n"),
-            "fakegpt"
+            command_of("error: x\n\nUsage: fakegpt <COMMAND>\n").as_deref(),
+            Some("fakegpt")
         );
-        assert_eq!(command_of("error: x"), "fakegpt");
+        assert_eq!(command_of("error: x"), None);
+        use clap::CommandFactory as _;
+        let cli = crate::cli::Cli::command();
+        let args = |a: &str| a.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(
+            command_in(&cli, &args("upstream --fault x")),
+            "fakegpt upstream"
+        );
+        assert_eq!(command_in(&cli, &args("--bad")), "fakegpt");
     }
 }

@@ -302,7 +302,9 @@ fn bad_fault_specs_and_busy_ports_are_refused() {
     let bad = fakegpt()
         .args(["upstream", "--port", "0", "--fault", "boom"])
         .bounded();
-    assert!(one_line_failure(&bad).contains("unknown fault"));
+    let usage = one_line_error(&bad, 2);
+    assert!(usage.contains("unknown fault"), "{usage}");
+    assert!(usage.contains("see fakegpt upstream --help"), "{usage}");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     let busy = fakegpt().args(["upstream", "--port", &port]).bounded();

@@ -41,7 +41,7 @@ fn timeouts() -> Timeouts {
 
 async fn fresh(fault: &Fault, times: u64) -> Emulator {
     let emulator = Emulator::start(Config::default()).await.unwrap();
-    emulator.inject(fault.clone(), times);
+    emulator.inject(*fault, times);
     emulator
 }
 

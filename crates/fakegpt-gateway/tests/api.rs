@@ -335,7 +335,7 @@ async fn upstream_failures_before_output_get_real_statuses() {
         for body in [chat("x"), streaming("x")] {
             // HTML 403 is retried once after a fresh login, so it must fail twice.
             gw.upstream.state().clear_faults();
-            gw.upstream.inject(fault.clone(), 2);
+            gw.upstream.inject(fault, 2);
             let response = gw.post(body).send().await.unwrap();
             let retry_after = response.headers().get("retry-after").cloned();
             let (got, error) = error_of(response).await;

@@ -18,6 +18,7 @@
 //! `fakegpt --local`; [`serve`] runs it on a listener the caller owns.
 
 pub mod config;
+mod fault;
 pub mod reply;
 pub mod routes;
 pub mod state;
@@ -28,7 +29,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{Account, Config, Fault};
+pub use config::{Account, Config};
+pub use fault::{Fault, FaultSpec};
 pub use reply::reply_for;
 pub use state::{Counters, State};
 

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::config::{Endpoint, Fault};
+use crate::fault::{Endpoint, Fault};
 use crate::reply::reply_for;
 use crate::state::{Count, Recorded, State};
 use crate::stream::{self, StreamFault};

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::config::{Config, Endpoint, Fault};
+use crate::config::Config;
+use crate::fault::{Endpoint, Fault};
 
 /// How often each thing happened, as tests read it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -213,7 +214,7 @@ impl State {
     pub(crate) fn take_fault(&self, endpoint: Endpoint) -> Option<Fault> {
         let mut faults = lock(&self.faults);
         let index = faults.iter().position(|(f, _)| f.endpoint() == endpoint)?;
-        let fault = faults[index].0.clone();
+        let fault = faults[index].0;
         if faults[index].1 != u64::MAX {
             faults[index].1 -= 1;
             if faults[index].1 == 0 {

@@ -8,7 +8,8 @@ use futures_util::Stream;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use crate::config::{Config, Fault};
+use crate::config::Config;
+use crate::fault::Fault;
 use crate::state::{Count, State};
 
 /// What a stream should do wrong, if anything.

@@ -177,7 +177,7 @@ async fn every_login_step_failure_is_named() {
     ];
     for (fault, times, expected, needle) in cases {
         let upstream = emulator(Config::default()).await;
-        upstream.inject(fault.clone(), times);
+        upstream.inject(fault, times);
         let provider = FakeGpt::builder()
             .base_url(upstream.url())
             .login_backoff(Duration::ZERO, Duration::ZERO)
@@ -438,7 +438,7 @@ async fn transient_failures_before_any_text_are_retried() {
         Fault::TooManyRequests { retry_after: 0 },
         Fault::DisconnectMidStream { after_events: 0 },
     ] {
-        upstream.inject(fault.clone(), 2);
+        upstream.inject(fault, 2);
         let text = collect(&provider, request("again").retry(quick))
             .await
             .unwrap()
