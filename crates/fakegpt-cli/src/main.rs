@@ -59,12 +59,24 @@ fn main() -> ExitCode {
 /// `warn` otherwise).
 fn init_logging(server: bool) {
     let default = if server { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FAKEGPT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = match std::env::var("FAKEGPT_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => tracing_subscriber::EnvFilter::try_new(&spec)
+            .unwrap_or_else(|err| {
+                report::warn(
+                    &format!("FAKEGPT_LOG={spec:?} is not a log filter ({err}); using {default:?}"),
+                    "e.g. FAKEGPT_LOG=debug or FAKEGPT_LOG=fakegpt=debug,warn",
+                );
+                tracing_subscriber::EnvFilter::new(default)
+            }),
+        _ => tracing_subscriber::EnvFilter::new(default),
+    };
+    // Colours only on a terminal, and never with NO_COLOR set (no-color.org).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(colour)
         .with_target(false)
         .init();
 }

@@ -86,13 +86,23 @@ impl Failure {
 
 /// Prints `fakegpt: MESSAGE (hint: HINT)` on one line and returns failure.
 pub fn fail(message: &str, hint: Option<&str>) -> ExitCode {
+    say("", message, hint);
+    ExitCode::FAILURE
+}
+
+/// Reports something wrong that does not stop the program: one line on
+/// stderr, `fakegpt: warning: …`.
+pub fn warn(message: &str, hint: &str) {
+    say("warning: ", message, Some(hint));
+}
+
+fn say(label: &str, message: &str, hint: Option<&str>) {
     let one_line = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut line = format!("fakegpt: {}", one_line(message));
+    let mut line = format!("fakegpt: {label}{}", one_line(message));
     if let Some(hint) = hint {
         line.push_str(&format!(" (hint: {})", one_line(hint)));
     }
     let _ = writeln!(std::io::stderr().lock(), "{line}");
-    ExitCode::FAILURE
 }
 
 /// Reports a command-line error: help and version go to stdout as clap

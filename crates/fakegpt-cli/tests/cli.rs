@@ -393,6 +393,24 @@ fn serve_answers_openai_requests_and_stops_cleanly_on_sigterm() {
         body["choices"][0]["message"]["content"],
         fakegpt_upstream::reply_for("Hi", 0)
     );
+    // A stream the client leaves after its first chunk, and a scrape.
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut response = client
+            .post(format!("{url}/v1/chat/completions"))
+            .bearer_auth("sk-other")
+            .json(&serde_json::json!({"model": "gpt-3.5-turbo", "stream": true, "messages": [{"role": "user", "content": "Leave early"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.chunk().await.unwrap().is_some());
+        drop(response);
+        let metrics = client.get(format!("{url}/metrics")).send().await.unwrap();
+        assert_eq!(metrics.status(), 200);
+        // Let the server see the connection go before it is stopped.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    });
 
     let pid = server.id().to_string();
     assert!(Command::new("kill")
@@ -410,6 +428,26 @@ fn serve_answers_openai_requests_and_stops_cleanly_on_sigterm() {
         !log.contains("sk-test") && !log.contains("sk-other"),
         "no keys in logs: {log}"
     );
+    assert!(
+        log.lines()
+            .any(|l| l.contains(" stream ") && l.contains("outcome=\"client_left\"")),
+        "the stream the client left is logged as such: {log}"
+    );
+    assert!(
+        !log.contains("/metrics"),
+        "scrapes are not logged at info: {log}"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colours when stderr is not a terminal"
+    );
+    for latency in log.split("latency_ms=").skip(1) {
+        let digits: String = latency.chars().take_while(|c| !c.is_whitespace()).collect();
+        assert!(
+            digits.parse::<u64>().is_ok(),
+            "whole milliseconds: {digits:?}"
+        );
+    }
 }
 
 #[test]

@@ -1,11 +1,17 @@
 //! One middleware for every request: a request id, the access log line
 //! (no secrets, no message contents) and the request counter.
+//!
+//! The access line of an event stream is written when the stream ends, and
+//! says how: `completed`, or `client_left` when the client went away first
+//! (the upstream call is then dropped). Probes and metric scrapes are
+//! logged at debug, so that they do not drown the requests at info.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderValue;
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -60,12 +66,106 @@ pub async fn observe(
             status,
         })
         .inc();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    match response.extensions().get::<LoggedCause>() {
-        Some(LoggedCause(cause)) => {
-            tracing::warn!(request_id = %id, %method, %route, status, latency_ms, %cause, "request failed")
-        }
-        None => tracing::info!(request_id = %id, %method, %route, status, latency_ms, "request"),
+    let line = AccessLine {
+        id,
+        method,
+        route,
+        status,
+        latency_ms: millis(started),
+        started,
+        cause: response
+            .extensions()
+            .get::<LoggedCause>()
+            .map(|LoggedCause(cause)| cause.clone()),
+    };
+    let streaming = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if !streaming {
+        line.write();
+        return response;
     }
-    response
+    // The line is written when the body ends or is dropped.
+    let (parts, body) = response.into_parts();
+    let mut data = body.into_data_stream();
+    let body = async_stream::stream! {
+        let mut end = StreamEnd { line, completed: false };
+        while let Some(chunk) = futures_util::StreamExt::next(&mut data).await {
+            yield chunk;
+        }
+        end.completed = true;
+    };
+    Response::from_parts(parts, Body::from_stream(body))
+}
+
+/// Whole milliseconds since `started`.
+fn millis(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What the access log says of one request.
+struct AccessLine {
+    id: String,
+    method: String,
+    route: String,
+    status: u16,
+    /// Until the response's head.
+    latency_ms: u64,
+    started: Instant,
+    cause: Option<String>,
+}
+
+impl AccessLine {
+    /// A response without a streamed body.
+    fn write(&self) {
+        let AccessLine {
+            id,
+            method,
+            route,
+            status,
+            latency_ms,
+            ..
+        } = self;
+        match &self.cause {
+            Some(cause) => {
+                tracing::warn!(request_id = %id, %method, %route, status, latency_ms, %cause, "request failed");
+            }
+            None if matches!(route.as_str(), "/metrics" | "/healthz" | "/readyz") => {
+                tracing::debug!(request_id = %id, %method, %route, status, latency_ms, "request");
+            }
+            None => {
+                tracing::info!(request_id = %id, %method, %route, status, latency_ms, "request")
+            }
+        }
+    }
+}
+
+/// A streamed response's access line, written when its body ends or is
+/// dropped.
+struct StreamEnd {
+    line: AccessLine,
+    /// Whether the body was sent to its end.
+    completed: bool,
+}
+
+impl Drop for StreamEnd {
+    fn drop(&mut self) {
+        let AccessLine {
+            id,
+            method,
+            route,
+            status,
+            latency_ms,
+            started,
+            ..
+        } = &self.line;
+        let duration_ms = millis(*started);
+        let outcome = if self.completed {
+            "completed"
+        } else {
+            "client_left"
+        };
+        tracing::info!(request_id = %id, %method, %route, status, latency_ms, duration_ms, outcome, "stream");
+    }
 }
