@@ -7,44 +7,14 @@
 use fakegpt::decode::{parse_payload, Decoder, DeltaTracker, Line};
 use libfuzzer_sys::fuzz_target;
 
-/// The data of each event of `body`, read the plainest way: the whole body
-/// split into lines, `data:` lines gathered until a blank line.
-fn naive_events(body: &[u8]) -> Vec<Vec<u8>> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let mut events = Vec::new();
-    let mut data: Option<Vec<u8>> = None;
-    for line in body.split(|b| *b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            events.extend(data.take());
-            continue;
-        }
-        let (field, value) = match line.iter().position(|b| *b == b':') {
-            Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
-            }
-            None => (line, &b""[..]),
-        };
-        if field == b"data" {
-            match &mut data {
-                Some(data) => {
-                    data.push(b'\n');
-                    data.extend_from_slice(value);
-                }
-                None => data = Some(value.to_vec()),
-            }
-        }
-    }
-    events.extend(data);
-    events
-}
+#[path = "../../crates/fakegpt/tests/support/sse_reference.rs"]
+mod sse_reference;
 
 /// The reference: each event through the full parser, no fast path.
 fn reference(body: &[u8]) -> String {
     let mut tracker = DeltaTracker::new();
     let mut out = String::new();
-    for data in naive_events(body) {
+    for data in sse_reference::naive_events(body) {
         match parse_payload(&data) {
             Line::Done => break,
             Line::Text(text) => tracker.push(&text, &mut out),

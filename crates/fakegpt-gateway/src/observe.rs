@@ -83,7 +83,7 @@ pub async fn observe(
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
     if !streaming {
-        line.write();
+        line.write(None);
         return response;
     }
     // The line is written when the body ends or is dropped.
@@ -117,25 +117,30 @@ struct AccessLine {
 }
 
 impl AccessLine {
-    /// A response without a streamed body.
-    fn write(&self) {
+    /// Writes the line; for a streamed body, once it ended, with how long
+    /// it took and how it ended.
+    fn write(&self, stream_end: Option<(u64, &str)>) {
         let AccessLine {
             id,
             method,
             route,
             status,
             latency_ms,
-            ..
+            started: _,
+            cause,
         } = self;
-        match &self.cause {
-            Some(cause) => {
+        match (cause, stream_end) {
+            (Some(cause), _) => {
                 tracing::warn!(request_id = %id, %method, %route, status, latency_ms, %cause, "request failed");
             }
-            None if matches!(route.as_str(), "/metrics" | "/healthz" | "/readyz") => {
+            (None, Some((duration_ms, outcome))) => {
+                tracing::info!(request_id = %id, %method, %route, status, latency_ms, duration_ms, outcome, "stream");
+            }
+            (None, None) if matches!(route.as_str(), "/metrics" | "/healthz" | "/readyz") => {
                 tracing::debug!(request_id = %id, %method, %route, status, latency_ms, "request");
             }
-            None => {
-                tracing::info!(request_id = %id, %method, %route, status, latency_ms, "request")
+            (None, None) => {
+                tracing::info!(request_id = %id, %method, %route, status, latency_ms, "request");
             }
         }
     }
@@ -151,21 +156,11 @@ struct StreamEnd {
 
 impl Drop for StreamEnd {
     fn drop(&mut self) {
-        let AccessLine {
-            id,
-            method,
-            route,
-            status,
-            latency_ms,
-            started,
-            ..
-        } = &self.line;
-        let duration_ms = millis(*started);
         let outcome = if self.completed {
             "completed"
         } else {
             "client_left"
         };
-        tracing::info!(request_id = %id, %method, %route, status, latency_ms, duration_ms, outcome, "stream");
+        self.line.write(Some((millis(self.line.started), outcome)));
     }
 }

@@ -25,7 +25,6 @@ pub mod state;
 mod stream;
 pub mod tls;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -33,17 +32,6 @@ pub use config::{Account, Config};
 pub use fault::{Fault, FaultSpec};
 pub use reply::reply_for;
 pub use state::{Counters, State};
-
-/// Serves the emulator on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: Arc<State>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(nodelay(listener), routes::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-}
 
 /// Accepts connections with `TCP_NODELAY`: events are small writes, and
 /// without it Nagle's algorithm holds the last one back until the client's

@@ -182,14 +182,7 @@ async fn tokens_expire_after_the_configured_conversations() {
     .await
     .unwrap();
     let (cookie, token) = login(&emulator).await;
-    let send = || {
-        client()
-            .post(format!("{}/api/conversation", emulator.url()))
-            .header("x-authorization", format!("Bearer {token}"))
-            .header("cookie", &cookie)
-            .json(&body("x"))
-            .send()
-    };
+    let send = || conversation(&emulator, &cookie, &token).send();
     assert_eq!(send().await.unwrap().status(), 200);
     let expired = send().await.unwrap();
     assert_eq!(expired.status(), 401);
@@ -199,18 +192,20 @@ async fn tokens_expire_after_the_configured_conversations() {
     );
 }
 
+/// A conversation request with the session from [`login`].
+fn conversation(emulator: &Emulator, cookie: &str, token: &str) -> reqwest::RequestBuilder {
+    client()
+        .post(format!("{}/api/conversation", emulator.url()))
+        .header("x-authorization", format!("Bearer {token}"))
+        .header("cookie", cookie)
+        .json(&body("x"))
+}
+
 #[tokio::test]
 async fn faults_answer_as_configured() {
     let emulator = Emulator::start(Config::default()).await.unwrap();
     let (cookie, token) = login(&emulator).await;
-    let send = || {
-        client()
-            .post(format!("{}/api/conversation", emulator.url()))
-            .header("x-authorization", format!("Bearer {token}"))
-            .header("cookie", &cookie)
-            .json(&body("x"))
-            .send()
-    };
+    let send = || conversation(&emulator, &cookie, &token).send();
     emulator.inject(Fault::TooManyRequests { retry_after: 9 }, 1);
     emulator.inject(Fault::HtmlForbidden, 1);
     let busy = send().await.unwrap();

@@ -6,6 +6,9 @@
     reason = "tests: a failure must fail the test"
 )]
 
+#[path = "support/sse_reference.rs"]
+mod sse_reference;
+
 use fakegpt::decode::{Decoder, DeltaTracker};
 use proptest::prelude::*;
 
@@ -201,44 +204,11 @@ fn styled_event(
     }
 }
 
-/// The data of each event of `body`, read the plainest way: the whole body
-/// split into lines, `data:` lines gathered until a blank line.
-fn naive_events(body: &[u8]) -> Vec<Vec<u8>> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let mut events = Vec::new();
-    let mut data: Option<Vec<u8>> = None;
-    for line in body.split(|b| *b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            events.extend(data.take());
-            continue;
-        }
-        let (field, value) = match line.iter().position(|b| *b == b':') {
-            Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
-            }
-            None => (line, &b""[..]),
-        };
-        if field == b"data" {
-            match &mut data {
-                Some(data) => {
-                    data.push(b'\n');
-                    data.extend_from_slice(value);
-                }
-                None => data = Some(value.to_vec()),
-            }
-        }
-    }
-    events.extend(data);
-    events
-}
-
 /// The reference decoder: the full parser on every event, no fast path.
 fn reference_deltas(body: &[u8]) -> String {
     let mut tracker = DeltaTracker::new();
     let mut out = String::new();
-    for data in naive_events(body) {
+    for data in sse_reference::naive_events(body) {
         match fakegpt::decode::parse_payload(&data) {
             fakegpt::decode::Line::Done => break,
             fakegpt::decode::Line::Text(text) => tracker.push(&text, &mut out),

@@ -19,6 +19,13 @@ async fn emulator(config: Config) -> Emulator {
     Emulator::start(config).await.expect("emulator starts")
 }
 
+/// An emulator and a provider with default settings talking to it.
+async fn upstream_and_provider(config: Config) -> (Emulator, FakeGpt) {
+    let upstream = emulator(config).await;
+    let provider = FakeGpt::new(&upstream.url()).expect("a provider");
+    (upstream, provider)
+}
+
 fn request(prompt: &str) -> ChatRequest {
     ChatRequest::new("gpt-3.5-turbo", vec![Message::user(prompt)])
 }
@@ -41,8 +48,7 @@ async fn collect(provider: &FakeGpt, request: ChatRequest) -> Result<Vec<String>
 
 #[tokio::test]
 async fn the_full_flow_streams_the_reply() {
-    let upstream = emulator(Config::default()).await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let (upstream, provider) = upstream_and_provider(Config::default()).await;
     let chunks = collect(&provider, request("Tell me a joke."))
         .await
         .unwrap();
@@ -71,8 +77,7 @@ async fn the_full_flow_streams_the_reply() {
 
 #[tokio::test]
 async fn histories_are_sent_as_one_formatted_prompt() {
-    let upstream = emulator(Config::default()).await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let (upstream, provider) = upstream_and_provider(Config::default()).await;
     let messages = vec![Message::system("Be brief."), Message::user("Привет 👋")];
     let prompt = fakegpt::format_prompt(&messages);
     let text = collect(&provider, ChatRequest::new("gpt-3.5-turbo", messages))
@@ -108,8 +113,7 @@ async fn chunking_crlf_and_noise_do_not_change_the_text() {
 
 #[tokio::test]
 async fn fifty_concurrent_first_requests_log_in_once() {
-    let upstream = emulator(Config::default()).await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let (upstream, provider) = upstream_and_provider(Config::default()).await;
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let provider = provider.clone();
@@ -128,12 +132,11 @@ async fn fifty_concurrent_first_requests_log_in_once() {
 
 #[tokio::test]
 async fn an_expired_token_is_renewed_once_and_the_request_retried() {
-    let upstream = emulator(Config {
+    let (upstream, provider) = upstream_and_provider(Config {
         token_expires_after: Some(2),
         ..Config::default()
     })
     .await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
     for i in 0..5 {
         let prompt = format!("q{i}");
         let text = collect(&provider, request(&prompt)).await.unwrap().concat();
@@ -147,12 +150,11 @@ async fn an_expired_token_is_renewed_once_and_the_request_retried() {
 
 #[tokio::test]
 async fn a_token_rejected_twice_is_an_error_not_a_loop() {
-    let upstream = emulator(Config {
+    let (upstream, provider) = upstream_and_provider(Config {
         token_expires_after: Some(0),
         ..Config::default()
     })
     .await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
     let err = collect(&provider, request("x")).await.unwrap_err();
     assert_eq!(err.status(), Some(401), "{err}");
     assert_eq!(step(&err), "conversation");
@@ -196,8 +198,7 @@ async fn every_login_step_failure_is_named() {
 
 #[tokio::test]
 async fn conversation_failures_are_clean_errors() {
-    let upstream = emulator(Config::default()).await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let (upstream, provider) = upstream_and_provider(Config::default()).await;
     let request = |prompt: &str| request(prompt).retry(RetryPolicy::NONE);
 
     upstream.inject(Fault::TooManyRequests { retry_after: 7 }, 1);
@@ -242,8 +243,7 @@ async fn conversation_failures_are_clean_errors() {
 
 #[tokio::test]
 async fn a_disconnect_mid_stream_ends_with_an_error_after_the_text_so_far() {
-    let upstream = emulator(Config::default()).await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let (upstream, provider) = upstream_and_provider(Config::default()).await;
     upstream.inject(Fault::DisconnectMidStream { after_events: 3 }, 1);
     let mut stream = provider.chat(request("x")).await.unwrap();
     let mut text = String::new();
@@ -265,8 +265,7 @@ async fn a_disconnect_mid_stream_ends_with_an_error_after_the_text_so_far() {
 
 #[tokio::test]
 async fn a_stall_ends_with_an_idle_timeout() {
-    let upstream = emulator(Config::default()).await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let (upstream, provider) = upstream_and_provider(Config::default()).await;
     upstream.inject(Fault::StallMidStream { after_events: 2 }, 1);
     let timeouts = fakegpt::Timeouts {
         idle: Some(std::time::Duration::from_millis(300)),
@@ -279,13 +278,12 @@ async fn a_stall_ends_with_an_idle_timeout() {
 
 #[tokio::test]
 async fn dropping_the_stream_cancels_the_request() {
-    let upstream = emulator(Config {
+    let (upstream, provider) = upstream_and_provider(Config {
         event_delay: std::time::Duration::from_millis(20),
         reply_chars: 2_000,
         ..Config::default()
     })
     .await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
     let mut stream = provider.chat(request("long")).await.unwrap();
     assert!(stream.next().await.unwrap().is_ok());
     assert_eq!(upstream.counters().active_streams, 1);
@@ -345,8 +343,7 @@ fn the_blocking_client_works_without_a_runtime() {
 
 #[tokio::test]
 async fn requests_carry_browser_headers_and_the_exact_body() {
-    let upstream = emulator(Config::default()).await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let (upstream, provider) = upstream_and_provider(Config::default()).await;
     collect(&provider, request("Hello, how are you?"))
         .await
         .unwrap();
@@ -427,8 +424,7 @@ async fn requests_carry_browser_headers_and_the_exact_body() {
 
 #[tokio::test]
 async fn transient_failures_before_any_text_are_retried() {
-    let upstream = emulator(Config::default()).await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let (upstream, provider) = upstream_and_provider(Config::default()).await;
     let quick = RetryPolicy {
         base_delay: Duration::from_millis(10),
         ..RetryPolicy::default()
@@ -463,8 +459,7 @@ async fn transient_failures_before_any_text_are_retried() {
 
 #[tokio::test]
 async fn nothing_is_retried_once_text_was_yielded() {
-    let upstream = emulator(Config::default()).await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let (upstream, provider) = upstream_and_provider(Config::default()).await;
     upstream.inject(Fault::DisconnectMidStream { after_events: 2 }, 1);
     let mut stream = provider.chat(request("once")).await.unwrap();
     let mut text = String::new();
@@ -485,8 +480,7 @@ async fn nothing_is_retried_once_text_was_yielded() {
 
 #[tokio::test]
 async fn a_refused_account_cools_down_and_another_is_used() {
-    let upstream = emulator(Config::default()).await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let (upstream, provider) = upstream_and_provider(Config::default()).await;
     upstream.inject(Fault::LoginRejected, 1);
     let text = collect(&provider, request("x")).await.unwrap().concat();
     assert_eq!(text, upstream.reply_for("x"));
@@ -572,8 +566,7 @@ async fn answers_over_the_limit_fail_cleanly() {
 
 #[tokio::test]
 async fn the_first_text_has_its_own_time_limit() {
-    let upstream = emulator(Config::default()).await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
+    let (upstream, provider) = upstream_and_provider(Config::default()).await;
     upstream.inject(Fault::NoValidEvent, 1);
     let _ = collect(&provider, request("warm up")).await;
     upstream.inject(Fault::StallMidStream { after_events: 0 }, 1);
@@ -590,13 +583,12 @@ async fn the_first_text_has_its_own_time_limit() {
 
 #[tokio::test]
 async fn compressed_answers_are_asked_for_and_decoded() {
-    let upstream = emulator(Config {
+    let (upstream, provider) = upstream_and_provider(Config {
         compress: true,
         reply_chars: 3_000,
         ..Config::default()
     })
     .await;
-    let provider = FakeGpt::new(&upstream.url()).unwrap();
     let text = collect(&provider, request("squeeze"))
         .await
         .unwrap()

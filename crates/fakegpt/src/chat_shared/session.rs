@@ -198,28 +198,47 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
-    #[tokio::test(start_paused = true)]
-    async fn concurrent_callers_share_one_login() {
-        let session = Arc::new(Session::new());
+    /// `n` callers asking `session` for a token at once, each login taking
+    /// 20 ms and succeeding or not; their results and the logins made.
+    async fn at_once(
+        session: &Arc<Session>,
+        n: usize,
+        succeed: bool,
+    ) -> (Vec<Result<AccessToken, Error>>, usize) {
         let calls = Arc::new(AtomicUsize::new(0));
-        let tasks: Vec<_> = (0..20)
+        let tasks: Vec<_> = (0..n)
             .map(|_| {
-                let (session, calls) = (Arc::clone(&session), Arc::clone(&calls));
+                let (session, calls) = (Arc::clone(session), Arc::clone(&calls));
                 tokio::spawn(async move {
                     session
                         .token(|| async {
                             calls.fetch_add(1, Ordering::SeqCst);
-                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                            Ok(AccessToken::new("t"))
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            if succeed {
+                                Ok(AccessToken::new("t"))
+                            } else {
+                                Err(super::super::login::no_accounts())
+                            }
                         })
                         .await
                 })
             })
             .collect();
+        let mut results = Vec::new();
         for task in tasks {
-            assert_eq!(task.await.unwrap().unwrap().expose(), "t");
+            results.push(task.await.unwrap());
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        (results, calls.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_callers_share_one_login() {
+        let session = Arc::new(Session::new());
+        let (results, calls) = at_once(&session, 20, true).await;
+        for result in results {
+            assert_eq!(result.unwrap().expose(), "t");
+        }
+        assert_eq!(calls, 1);
         assert_eq!(session.logins(), 1);
     }
 
@@ -286,28 +305,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waiters_share_a_failed_login() {
         let session = Arc::new(Session::new());
-        let calls = Arc::new(AtomicUsize::new(0));
-        let tasks: Vec<_> = (0..10)
-            .map(|_| {
-                let (session, calls) = (Arc::clone(&session), Arc::clone(&calls));
-                tokio::spawn(async move {
-                    session
-                        .token(|| async {
-                            calls.fetch_add(1, Ordering::SeqCst);
-                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                            Err(super::super::login::no_accounts())
-                        })
-                        .await
-                })
-            })
-            .collect();
-        for task in tasks {
+        let (results, calls) = at_once(&session, 10, false).await;
+        for result in results {
             assert_eq!(
-                task.await.unwrap().unwrap_err().kind(),
+                result.unwrap_err().kind(),
                 crate::error::ErrorKind::Rejected
             );
         }
         // The first caller logs in; callers already waiting share its failure.
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(calls, 1);
     }
 }
