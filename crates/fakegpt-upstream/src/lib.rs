@@ -11,11 +11,13 @@
 //!   cumulative answer);
 //! - [`reply`]: the deterministic replies, full of text JSON must escape;
 //! - [`config`]: streaming switches (characters per event, delay, CRLF,
-//!   random small writes, noise) and the [`Fault`]s it injects on demand;
+//!   random small writes, noise);
+//! - [`Fault`]: the misbehaviours it injects on demand, and their names;
 //! - [`state`]: sessions, tokens and the [`Counters`] tests read.
 //!
 //! [`Emulator::start`] runs it on a free loopback port for tests and for
-//! `fakegpt --local`; [`serve`] runs it on a listener the caller owns.
+//! `fakegpt --local`; [`Emulator::start_on`] runs it on a listener the
+//! caller owns (`fakegpt upstream`).
 
 pub mod config;
 mod fault;
