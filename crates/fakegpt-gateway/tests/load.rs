@@ -34,7 +34,7 @@ enum Outcome {
 }
 
 async fn one(client: &reqwest::Client, url: &str, i: usize, expected: String) -> Outcome {
-    let stream = i % 2 == 0;
+    let stream = i.is_multiple_of(2);
     let body = json!({"model": "gpt-3.5-turbo", "stream": stream, "messages": [{"role": "user", "content": format!("load {i}")}]});
     let response = client
         .post(format!("{url}/v1/chat/completions"))

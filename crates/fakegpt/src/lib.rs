@@ -47,7 +47,7 @@ mod provider;
 mod request;
 
 pub use answer::{Answer, Chunk, ChunkStream, FinishReason};
-pub use chat_shared::{FakeGpt, FakeGptBuilder};
+pub use chat_shared::{FakeGpt, FakeGptBuilder, SessionSummary, Store};
 pub use error::{Error, ErrorKind, TimeoutKind};
 pub use message::{Content, ContentPart, Message, Role};
 pub use prompt::format_prompt;

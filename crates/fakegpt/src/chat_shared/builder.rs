@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::cookies::SessionCookies;
 use super::decode::{DEFAULT_MAX_ANSWER_BYTES, DEFAULT_MAX_EVENT_BYTES};
 use super::session::{LoginBackoff, Session};
+use super::store::{Backend, Store};
 use super::{http, FakeGpt, Inner, Settings};
 use crate::error::{Error, ErrorKind};
 use crate::request::{RetryPolicy, Timeouts};
@@ -31,6 +32,7 @@ pub struct FakeGptBuilder {
     login_backoff: LoginBackoff,
     account_cooldown: Duration,
     pool_idle_timeout: Duration,
+    store: Store,
 }
 
 impl Default for FakeGptBuilder {
@@ -48,6 +50,7 @@ impl Default for FakeGptBuilder {
             login_backoff: LoginBackoff::default(),
             account_cooldown: Duration::from_secs(60),
             pool_idle_timeout: Duration::from_secs(90),
+            store: Store::Memory,
         }
     }
 }
@@ -133,6 +136,14 @@ impl FakeGptBuilder {
         self
     }
 
+    /// Where the session is kept (default: [`Store::Memory`], this process
+    /// only). With [`Store::File`], a session outlives the process and is
+    /// shared with every process using the same directory.
+    pub fn store(mut self, store: Store) -> Self {
+        self.store = store;
+        self
+    }
+
     /// How long failed logins hold back the next one (default 1 s,
     /// doubling to 60 s; zero turns it off).
     pub fn login_backoff(mut self, base: Duration, max: Duration) -> Self {
@@ -171,7 +182,8 @@ impl FakeGptBuilder {
             roots.extend(bundle);
         }
         let cookies = Arc::new(SessionCookies::for_origin(&base));
-        let session = Session::with(Arc::clone(&cookies), self.login_backoff);
+        let backend = Backend::new(&self.store, base.as_str());
+        let session = Session::with(Arc::clone(&cookies), self.login_backoff, backend);
         let headers = http::browser_headers(&base, self.user_agent.as_deref())?;
         let clients = http::Clients::new(http::ClientSetup {
             cookies,

@@ -38,6 +38,16 @@ impl SessionCookies {
         self.jar.write().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
+    /// The cookies held, by name.
+    pub fn snapshot(&self) -> BTreeMap<String, String> {
+        self.jar.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the cookies with `cookies` (from a stored session).
+    pub fn restore(&self, cookies: BTreeMap<String, String>) {
+        *self.jar.write().unwrap_or_else(|p| p.into_inner()) = cookies;
+    }
+
     /// How many cookies are held.
     pub fn len(&self) -> usize {
         self.jar.read().unwrap_or_else(|p| p.into_inner()).len()

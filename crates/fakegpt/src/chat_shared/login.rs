@@ -1,5 +1,6 @@
 //! The login flow: `/api/loads` → `/auth/login` → `/api/auth/session`.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::seq::IndexedRandom;
@@ -35,13 +36,29 @@ pub fn no_accounts() -> Error {
     )
 }
 
+/// What a successful login made.
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// The access token.
+    pub token: AccessToken,
+    /// The account logged in with (`token_key`).
+    pub account: String,
+    /// The session password used with it (kept for the next login on it).
+    pub password: String,
+}
+
 /// The most accounts one login tries.
 const ACCOUNTS_PER_LOGIN: usize = 3;
 
 /// Logs in and returns the access token; the cookies land in the client's
 /// cookie store. An account whose login is refused (401, 403, 429) cools
-/// down and the next least busy one is tried, up to three.
-pub async fn login(ctx: &LoginContext<'_>) -> Result<AccessToken, Error> {
+/// down and the next least busy one is tried, up to three. An account with
+/// a session password in `passwords` logs in with it again; others get a
+/// new random one.
+pub async fn login(
+    ctx: &LoginContext<'_>,
+    passwords: &BTreeMap<String, String>,
+) -> Result<LoggedIn, Error> {
     let mut loads = fetch_loads(ctx).await?;
     if loads.is_empty() {
         return Err(no_accounts());
@@ -57,19 +74,23 @@ pub async fn login(ctx: &LoginContext<'_>) -> Result<AccessToken, Error> {
     }
     tracing::debug!(accounts = loads.len(), "logging in to the upstream");
     let mut tries = 0;
-    loop {
+    let (account, password) = loop {
         let token_key = choose_account(&loads, &mut rand::rng()).ok_or_else(no_accounts)?;
         tries += 1;
+        let password = passwords
+            .get(&token_key)
+            .cloned()
+            .unwrap_or_else(|| session_password(&mut rand::rng()));
         let form = [
             ("token_key", token_key.as_str()),
-            ("session_password", &session_password(&mut rand::rng())),
+            ("session_password", password.as_str()),
         ];
         let request = ctx
             .client
             .post(format!("{}/auth/login", ctx.base))
             .form(&form);
         match send(ctx, Step::Login, request).await {
-            Ok(_) => break,
+            Ok(_) => break (token_key, password),
             Err(err) if matches!(err.status(), Some(401 | 403 | 429)) => {
                 let wait = err.retry_after().unwrap_or(ctx.cooldown);
                 ctx.session.cool_down(&token_key, wait);
@@ -85,13 +106,17 @@ pub async fn login(ctx: &LoginContext<'_>) -> Result<AccessToken, Error> {
             }
             Err(err) => return Err(err),
         }
-    }
+    };
 
     let request = ctx.client.get(format!("{}/api/auth/session", ctx.base));
     let response = send(ctx, Step::Session, request).await?;
     let session: SessionResponse = read_json(Step::Session, response, "an accessToken").await?;
     match session.access_token {
-        Some(token) if !token.trim().is_empty() => Ok(AccessToken::new(token.trim())),
+        Some(token) if !token.trim().is_empty() => Ok(LoggedIn {
+            token: AccessToken::new(token.trim()),
+            account,
+            password,
+        }),
         _ => Err(Step::Session
             .protocol("the answer has no accessToken: the login did not take (cookies refused?)")),
     }

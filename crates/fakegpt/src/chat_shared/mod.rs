@@ -22,6 +22,7 @@ mod login;
 mod retry;
 mod session;
 mod step;
+mod store;
 mod wire;
 
 use std::sync::{Arc, OnceLock};
@@ -31,6 +32,7 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 
 pub use builder::FakeGptBuilder;
+pub use store::{SessionSummary, Store};
 
 use crate::answer::{Answer, Chunk};
 use crate::error::{Error, ErrorKind, TimeoutKind};
@@ -287,7 +289,10 @@ impl FakeGpt {
             session: &self.inner.session,
             cooldown: self.inner.settings.account_cooldown,
         };
-        self.inner.session.token(|| login::login(&ctx)).await
+        self.inner
+            .session
+            .token(|passwords| async move { login::login(&ctx, &passwords).await })
+            .await
     }
 }
 

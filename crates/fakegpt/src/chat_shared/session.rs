@@ -1,7 +1,8 @@
 //! The session shared by every request of one provider: the access token and
-//! the cookie jar, with single-flight login.
+//! the cookie jar, with single-flight login — within the process, and with a
+//! persistent store across the processes that share it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +12,13 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::cookies::SessionCookies;
+use super::login::LoggedIn;
+use super::store::record::{unix_ms, SavedSession};
+use super::store::{Backend, FileStore};
 use crate::error::Error;
+
+/// The longest wait for another process's login (the store's lock).
+const LOCK_WAIT: Duration = Duration::from_secs(90);
 
 /// An access token. Its `Debug` output never shows the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -38,6 +45,11 @@ impl fmt::Debug for AccessToken {
 #[derive(Default)]
 struct Slot {
     token: Option<AccessToken>,
+    /// The last token this process saw rejected: a stored session holding
+    /// it is not taken up again.
+    rejected: Option<AccessToken>,
+    /// The session password of each account logged in with.
+    passwords: BTreeMap<String, String>,
     last_failure: Option<Error>,
     /// Logins that failed in a row.
     failures: u32,
@@ -87,6 +99,7 @@ pub struct Session {
     cookies: Arc<SessionCookies>,
     backoff: LoginBackoff,
     cooldowns: Mutex<HashMap<String, Instant>>,
+    backend: Backend,
 }
 
 impl Session {
@@ -97,11 +110,12 @@ impl Session {
     }
 
     /// A session keeping its cookies in `cookies`, whose failed logins hold
-    /// back the next one per `backoff`.
-    pub fn with(cookies: Arc<SessionCookies>, backoff: LoginBackoff) -> Self {
+    /// back the next one per `backoff`, kept in `backend`.
+    pub fn with(cookies: Arc<SessionCookies>, backoff: LoginBackoff, backend: Backend) -> Self {
         Session {
             backoff,
             cookies,
+            backend,
             ..Self::default()
         }
     }
@@ -134,11 +148,17 @@ impl Session {
 
     /// The current token, logging in with `login` if there is none. A caller
     /// that waited while another caller's login failed gets that failure
-    /// instead of starting a login of its own.
+    /// instead of starting a login of its own. `login` gets the session
+    /// passwords kept for each account.
+    ///
+    /// With a file store, a session another process saved is taken up
+    /// instead of logging in, and a login runs under the store's lock, so
+    /// that processes sharing the store make one between them. A store that
+    /// fails is reported and the session carries on in memory.
     pub async fn token<F, Fut>(&self, login: F) -> Result<AccessToken, Error>
     where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<AccessToken, Error>>,
+        F: FnOnce(BTreeMap<String, String>) -> Fut,
+        Fut: Future<Output = Result<LoggedIn, Error>>,
     {
         let attempts_seen = self.attempts.load(Ordering::Acquire);
         let mut slot = self.slot.lock().await;
@@ -151,25 +171,136 @@ impl Session {
                 return Err(failure.clone());
             }
         }
+        let _lock = match &self.backend {
+            Backend::Memory => None,
+            Backend::File(file) => {
+                if let Some(token) = self.take_up(file, &mut slot).await {
+                    return Ok(token);
+                }
+                let lock = file.lock(LOCK_WAIT).await.map_err(|err| {
+                    tracing::warn!(%err, "logging in without the session lock");
+                });
+                // Another process may have logged in while this one waited.
+                if let Some(token) = self.take_up(file, &mut slot).await {
+                    return Ok(token);
+                }
+                lock.ok()
+            }
+        };
         self.cookies.clear();
-        let outcome = login().await;
-        match &outcome {
-            Ok(token) => {
+        let outcome = login(slot.passwords.clone()).await;
+        let token = match outcome {
+            Ok(LoggedIn {
+                token,
+                account,
+                password,
+            }) => {
                 slot.token = Some(token.clone());
                 slot.last_failure = None;
                 slot.failures = 0;
                 slot.next_login = None;
+                slot.passwords.insert(account.clone(), password);
                 self.logins.fetch_add(1, Ordering::Relaxed);
+                self.save(
+                    &slot,
+                    Some(SavedSession {
+                        account,
+                        access_token: token.expose().to_owned(),
+                        cookies: self.cookies.snapshot(),
+                        logged_in_at_ms: unix_ms(std::time::SystemTime::now()),
+                    }),
+                )
+                .await;
+                Ok(token)
             }
             Err(err) => {
                 slot.last_failure = Some(err.clone());
                 slot.failures = slot.failures.saturating_add(1);
                 let wait = self.backoff.after(slot.failures);
                 slot.next_login = (!wait.is_zero()).then(|| Instant::now() + wait);
+                self.save(&slot, None).await;
+                Err(err)
             }
-        }
+        };
         self.attempts.fetch_add(1, Ordering::Release);
-        outcome
+        token
+    }
+
+    /// Takes up the session a file store holds, unless it is the one this
+    /// process saw rejected; also takes its passwords and cooldowns.
+    async fn take_up(&self, file: &FileStore, slot: &mut Slot) -> Option<AccessToken> {
+        let (record, _) = file
+            .read()
+            .await
+            .map_err(|err| tracing::warn!(%err, "the session store could not be read"))
+            .ok()?;
+        for (account, password) in &record.passwords {
+            slot.passwords
+                .entry(account.clone())
+                .or_insert_with(|| password.clone());
+        }
+        self.adopt_cooldowns(&record.cooldowns);
+        let saved = record.session?;
+        let token = AccessToken::new(&saved.access_token);
+        if slot.rejected.as_ref() == Some(&token) {
+            return None;
+        }
+        self.cookies.restore(saved.cookies);
+        slot.token = Some(token.clone());
+        slot.last_failure = None;
+        slot.failures = 0;
+        slot.next_login = None;
+        Some(token)
+    }
+
+    /// Writes the passwords, the cooldowns and, after a login, the new
+    /// session to a file store (the caller holds its lock).
+    async fn save(&self, slot: &Slot, session: Option<SavedSession>) {
+        let Backend::File(file) = &self.backend else {
+            return;
+        };
+        let Ok((mut record, _)) = file.read().await else {
+            return;
+        };
+        if session.is_some() {
+            record.session = session;
+        }
+        for (account, password) in &slot.passwords {
+            record.passwords.insert(account.clone(), password.clone());
+        }
+        record.merge_cooldowns(&self.cooldown_deadlines());
+        if let Err(err) = file.write(&record).await {
+            tracing::warn!(%err, "the session could not be saved; it lasts as long as this process");
+        }
+    }
+
+    /// The accounts cooling down, until when (Unix milliseconds).
+    fn cooldown_deadlines(&self) -> BTreeMap<String, u64> {
+        let cooldowns = self.cooldowns.lock().unwrap_or_else(|p| p.into_inner());
+        let (now, now_ms) = (Instant::now(), unix_ms(std::time::SystemTime::now()));
+        cooldowns
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|(account, until)| {
+                let left = u64::try_from((*until - now).as_millis()).unwrap_or(u64::MAX);
+                (account.clone(), now_ms.saturating_add(left))
+            })
+            .collect()
+    }
+
+    /// Adds stored cooldowns, keeping the later deadline of each account.
+    fn adopt_cooldowns(&self, deadlines: &BTreeMap<String, u64>) {
+        let now_ms = unix_ms(std::time::SystemTime::now());
+        let now = Instant::now();
+        let mut cooldowns = self.cooldowns.lock().unwrap_or_else(|p| p.into_inner());
+        for (account, until_ms) in deadlines {
+            if *until_ms <= now_ms {
+                continue;
+            }
+            let until = now + Duration::from_millis(until_ms - now_ms);
+            let kept = cooldowns.entry(account.clone()).or_insert(until);
+            *kept = (*kept).max(until);
+        }
     }
 
     /// Drops the session if `rejected` is still its token (a request got
@@ -181,6 +312,26 @@ impl Session {
         if slot.token.as_ref() == Some(rejected) {
             slot.token = None;
             self.cookies.clear();
+        }
+        slot.rejected = Some(rejected.clone());
+        // The store forgets it too, unless another process replaced it.
+        let Backend::File(file) = &self.backend else {
+            return;
+        };
+        let Ok(_lock) = file.lock(LOCK_WAIT).await else {
+            return;
+        };
+        if let Ok((mut record, true)) = file.read().await {
+            if record
+                .session
+                .as_ref()
+                .is_some_and(|s| s.access_token == rejected.expose())
+            {
+                record.session = None;
+                if let Err(err) = file.write(&record).await {
+                    tracing::warn!(%err, "the rejected session could not be dropped from the store");
+                }
+            }
         }
     }
 }
@@ -198,6 +349,14 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
+    fn logged_in(token: &str) -> LoggedIn {
+        LoggedIn {
+            token: AccessToken::new(token),
+            account: "acc".into(),
+            password: "pw".into(),
+        }
+    }
+
     /// `n` callers asking `session` for a token at once, each login taking
     /// 20 ms and succeeding or not; their results and the logins made.
     async fn at_once(
@@ -211,11 +370,11 @@ mod tests {
                 let (session, calls) = (Arc::clone(session), Arc::clone(&calls));
                 tokio::spawn(async move {
                     session
-                        .token(|| async {
+                        .token(|_| async {
                             calls.fetch_add(1, Ordering::SeqCst);
                             tokio::time::sleep(Duration::from_millis(20)).await;
                             if succeed {
-                                Ok(AccessToken::new("t"))
+                                Ok(logged_in("t"))
                             } else {
                                 Err(super::super::login::no_accounts())
                             }
@@ -246,12 +405,12 @@ mod tests {
     async fn invalidating_a_stale_token_is_a_no_op() {
         let session = Session::new();
         let first = session
-            .token(|| async { Ok(AccessToken::new("a")) })
+            .token(|_| async { Ok(logged_in("a")) })
             .await
             .unwrap();
         session.invalidate(&first).await;
         let second = session
-            .token(|| async { Ok(AccessToken::new("b")) })
+            .token(|_| async { Ok(logged_in("b")) })
             .await
             .unwrap();
         session.invalidate(&first).await;
@@ -268,9 +427,10 @@ mod tests {
                 base: Duration::from_millis(200),
                 max: Duration::from_secs(1),
             },
+            Backend::Memory,
         );
         let calls = AtomicUsize::new(0);
-        let fail = || async {
+        let fail = |_| async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(super::super::login::no_accounts())
         };
@@ -285,7 +445,7 @@ mod tests {
         assert!(session.token(fail).await.is_err(), "still held back");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         tokio::time::advance(Duration::from_millis(100)).await;
-        let ok = session.token(|| async { Ok(AccessToken::new("t")) }).await;
+        let ok = session.token(|_| async { Ok(logged_in("t")) }).await;
         assert_eq!(ok.unwrap().expose(), "t");
         assert_eq!(LoginBackoff::default().after(3), Duration::from_secs(4));
         assert_eq!(LoginBackoff::default().after(30), Duration::from_secs(60));

@@ -1,0 +1,164 @@
+//! Where the FakeGpt provider keeps what outlives one request — and, with a
+//! persistent backend, one process: the upstream session (token, cookies,
+//! account), the session password of each account it logged in with, and
+//! the accounts' cooldowns.
+//!
+//! [`Store`] is the public choice of backend; [`Backend`] is what the
+//! session uses. In memory nothing is read or written: the session's own
+//! fields are the state, as they always were. A file is read when the
+//! process has no token, and written under a lock file that is also the
+//! login lock, so that processes sharing it make one login between them.
+
+mod file;
+pub mod record;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+pub use file::FileStore;
+
+use crate::error::{Error, ErrorKind};
+
+/// Where the FakeGpt provider keeps its upstream session.
+///
+/// Parsed from `memory`, `file` (the state directory) or `file:DIR`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Store {
+    /// In this process only, forgotten when it ends (the default).
+    #[default]
+    Memory,
+    /// In a file per upstream under `dir` (mode 0600, the directory 0700),
+    /// shared by every process that uses the same directory: a session
+    /// made by one is reused by the next, and processes started at once
+    /// make one login between them.
+    File {
+        /// The directory.
+        dir: PathBuf,
+    },
+}
+
+impl Store {
+    /// The file store in the user's state directory:
+    /// `$XDG_STATE_HOME/fakegpt`, or `~/.local/state/fakegpt`.
+    pub fn state_dir() -> Result<Store, Error> {
+        Ok(Store::File {
+            dir: default_dir()?,
+        })
+    }
+
+    /// What the store keeps for the upstream at `base_url`, without any
+    /// secret; `None` when it keeps no session.
+    pub async fn summary(&self, base_url: &str) -> Result<Option<SessionSummary>, Error> {
+        let Store::File { dir } = self else {
+            return Ok(None);
+        };
+        let store = FileStore::new(dir.clone(), base_url);
+        let (record, _) = store.read().await?;
+        Ok(record.session.as_ref().map(|session| SessionSummary {
+            upstream: base_url.trim_end_matches('/').to_owned(),
+            account: session.account.clone(),
+            logged_in_at: record::from_unix_ms(session.logged_in_at_ms),
+            accounts_with_password: record.passwords.len(),
+            location: store.path().display().to_string(),
+        }))
+    }
+
+    /// Forgets everything kept for the upstream at `base_url` (session,
+    /// passwords, cooldowns); says whether there was anything.
+    pub async fn clear(&self, base_url: &str) -> Result<bool, Error> {
+        match self {
+            Store::Memory => Ok(false),
+            Store::File { dir } => FileStore::new(dir.clone(), base_url).remove().await,
+        }
+    }
+}
+
+impl FromStr for Store {
+    type Err = Error;
+
+    fn from_str(spec: &str) -> Result<Store, Error> {
+        match spec.trim() {
+            "memory" => Ok(Store::Memory),
+            "file" => Store::state_dir(),
+            other => match other.strip_prefix("file:") {
+                Some(dir) if !dir.is_empty() => Ok(Store::File { dir: dir.into() }),
+                _ => Err(Error::new(
+                    ErrorKind::Config,
+                    format!("unknown store {other:?}: expected memory, file or file:DIR"),
+                )),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Store::Memory => f.write_str("memory"),
+            Store::File { dir } => write!(f, "file:{}", dir.display()),
+        }
+    }
+}
+
+/// What a store keeps for one upstream, without its secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionSummary {
+    /// The upstream's base URL.
+    pub upstream: String,
+    /// The shared account the session is on (its `token_key`).
+    pub account: String,
+    /// When the login was made.
+    pub logged_in_at: SystemTime,
+    /// How many accounts have a session password kept.
+    pub accounts_with_password: usize,
+    /// Where it is kept (a file's path).
+    pub location: String,
+}
+
+impl SessionSummary {
+    /// How long ago the login was made.
+    pub fn age(&self) -> Duration {
+        SystemTime::now()
+            .duration_since(self.logged_in_at)
+            .unwrap_or_default()
+    }
+}
+
+/// `$XDG_STATE_HOME/fakegpt`, or `~/.local/state/fakegpt`.
+fn default_dir() -> Result<PathBuf, Error> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::home_dir().map(|home| home.join(".local/state")))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                "no state directory: neither XDG_STATE_HOME nor HOME is set",
+            )
+        })?;
+    Ok(state.join("fakegpt"))
+}
+
+/// The backend a session uses.
+#[derive(Debug, Default)]
+pub enum Backend {
+    /// Nothing outside the process.
+    #[default]
+    Memory,
+    /// A file shared with other processes.
+    File(FileStore),
+}
+
+impl Backend {
+    /// The backend for `store` and the upstream at `base_url`.
+    pub fn new(store: &Store, base_url: &str) -> Backend {
+        match store {
+            Store::Memory => Backend::Memory,
+            Store::File { dir } => Backend::File(FileStore::new(dir.clone(), base_url)),
+        }
+    }
+}
