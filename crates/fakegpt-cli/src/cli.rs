@@ -36,6 +36,39 @@ pub enum Command {
     /// Send a load of chats to an OpenAI-compatible endpoint (--openai) or
     /// through the library to an upstream, and report latency and rate.
     Bench(BenchArgs),
+    /// Show or forget the upstream session kept between runs.
+    Session(SessionArgs),
+}
+
+/// `fakegpt session`.
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// The upstream whose session it is.
+    #[arg(long, global = true, env = "FAKEGPT_BASE_URL", value_name = "URL", default_value = fakegpt::FakeGpt::DEFAULT_BASE_URL)]
+    pub base_url: String,
+
+    /// The store to look in: `file` (the state directory) or `file:DIR`.
+    #[arg(long, global = true, env = "FAKEGPT_STORE", value_name = "STORE", default_value = "file", value_parser = parse_store)]
+    pub store: fakegpt::Store,
+
+    /// What to do with it.
+    #[command(subcommand)]
+    pub action: SessionAction,
+}
+
+/// `fakegpt session show|clear`.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum SessionAction {
+    /// Print what is kept (upstream, account, age, where), no secret.
+    Show,
+    /// Forget the session, the accounts' passwords and cooldowns.
+    Clear,
+}
+
+/// Parses `--store`.
+pub fn parse_store(spec: &str) -> Result<fakegpt::Store, String> {
+    spec.parse()
+        .map_err(|e: fakegpt::Error| e.message().to_owned())
 }
 
 /// `fakegpt bench`.
@@ -116,6 +149,14 @@ pub struct UpstreamChoice {
     /// (for an upstream or proxy with a private certificate).
     #[arg(long, env = "FAKEGPT_CA_CERT", value_name = "FILE")]
     pub ca_cert: Option<std::path::PathBuf>,
+
+    /// Where the upstream session is kept: `memory` (this process only),
+    /// `file` (the state directory, $XDG_STATE_HOME/fakegpt or
+    /// ~/.local/state/fakegpt, so that the next run reuses it) or
+    /// `file:DIR`. Default: `file` for chat, `memory` for serve, bench and
+    /// --local.
+    #[arg(long, env = "FAKEGPT_STORE", value_name = "STORE", value_parser = parse_store)]
+    pub store: Option<fakegpt::Store>,
 }
 
 /// Time limits and retries for upstream requests.

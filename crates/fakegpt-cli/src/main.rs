@@ -13,6 +13,7 @@ mod config;
 mod provider;
 mod report;
 mod serve;
+mod session;
 mod upstream;
 
 use std::process::ExitCode;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
             cli::Command::Serve(serve) => serve::run(serve).await,
             cli::Command::Upstream(upstream) => upstream::run(upstream).await,
             cli::Command::Bench(bench) => bench::run(bench).await,
+            cli::Command::Session(session) => session::run(session).await,
         }
     });
     // Streams left open (an emulator's stalled ones) must not hold up the exit.

@@ -1,7 +1,7 @@
 //! Building the provider the flags describe: a URL or the in-process
 //! emulator, a CA file, a proxy, time limits and retries.
 
-use fakegpt::FakeGpt;
+use fakegpt::{FakeGpt, Store};
 
 use crate::cli::{EmulationArgs, TimeoutArgs, UpstreamChoice};
 use crate::report::Failure;
@@ -56,10 +56,23 @@ pub async fn connect(
     let base_url = emulator
         .as_ref()
         .map_or_else(|| choice.base_url.clone(), |e| e.url());
-    let provider = builder.base_url(base_url).build().map_err(|e| {
-        let mut failure = Failure::from_error(&e, false);
-        failure.usage = true;
-        failure
-    })?;
+    let store = match &choice.store {
+        Some(store) => store.clone(),
+        // A session with an emulator of this process only is worth nothing later.
+        None if command == "chat" && !choice.local => Store::state_dir().unwrap_or_else(|err| {
+            tracing::debug!(%err, "keeping the session in memory");
+            Store::Memory
+        }),
+        None => Store::Memory,
+    };
+    let provider = builder
+        .base_url(base_url)
+        .store(store)
+        .build()
+        .map_err(|e| {
+            let mut failure = Failure::from_error(&e, false);
+            failure.usage = true;
+            failure
+        })?;
     Ok(Upstream { provider, emulator })
 }

@@ -76,8 +76,10 @@ fn fakegpt() -> Command {
             command.env_remove(key);
         }
     }
-    // No config file of the machine's user either.
+    // No config file of the machine's user either, and nothing written to
+    // its state directory (tests of the file store choose their own).
     command.env("FAKEGPT_CONFIG", "/dev/null");
+    command.env("FAKEGPT_STORE", "memory");
     command.stdin(Stdio::null());
     command
 }
@@ -665,4 +667,161 @@ fn a_config_file_holding_a_secret_must_be_private() {
     assert_eq!((status("sk-from-file"), status("sk-wrong")), (200, 401));
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// A fresh state directory (`XDG_STATE_HOME`), removed when dropped.
+struct StateDir(std::path::PathBuf);
+
+impl StateDir {
+    fn new(test: &str) -> StateDir {
+        let dir =
+            std::env::temp_dir().join(format!("fakegpt-cli-state-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        StateDir(dir)
+    }
+
+    /// `fakegpt` keeping its session in this directory, as it does by
+    /// default.
+    fn fakegpt(&self) -> Command {
+        let mut command = fakegpt();
+        command.env_remove("FAKEGPT_STORE");
+        command.env("XDG_STATE_HOME", &self.0);
+        command
+    }
+}
+
+impl Drop for StateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn chat_runs_share_one_login_through_the_state_directory() {
+    let up = upstream(Config::default());
+    let url = up.emulator.url();
+    let state = StateDir::new("sequential");
+    for i in 0..10 {
+        let prompt = format!("run {i}");
+        let output = state
+            .fakegpt()
+            .args(["chat", "--base-url", &url, &prompt])
+            .bounded();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        assert_eq!(
+            text(&output.stdout).trim_end(),
+            up.emulator.reply_for(&prompt).trim_end()
+        );
+    }
+    assert_eq!(
+        up.emulator.counters().logins,
+        1,
+        "{:?}",
+        up.emulator.counters()
+    );
+    // Five started at once still make one login between them.
+    let other = upstream(Config::default());
+    let other_url = other.emulator.url();
+    let children: Vec<_> = (0..5)
+        .map(|i| {
+            state
+                .fakegpt()
+                .args(["chat", "--base-url", &other_url, &format!("at once {i}")])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let done = watchdog(child.id(), 60);
+        let output = child.wait_with_output().unwrap();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    assert_eq!(
+        other.emulator.counters().logins,
+        1,
+        "{:?}",
+        other.emulator.counters()
+    );
+    // --store memory keeps nothing.
+    for _ in 0..2 {
+        let output = state
+            .fakegpt()
+            .args(["chat", "--store", "memory", "--base-url", &url, "x"])
+            .bounded();
+        assert!(output.status.success());
+    }
+    assert_eq!(up.emulator.counters().logins, 3);
+}
+
+#[test]
+fn session_show_and_clear_tell_what_is_kept_without_secrets() {
+    let up = upstream(Config::default());
+    let url = up.emulator.url();
+    let state = StateDir::new("show");
+    let show = |state: &StateDir| {
+        let output = state
+            .fakegpt()
+            .args(["session", "show", "--base-url", &url])
+            .bounded();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    assert!(show(&state).starts_with("no session kept for"));
+    let output = state
+        .fakegpt()
+        .args(["chat", "--base-url", &url, "hi"])
+        .bounded();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = show(&state);
+    assert!(
+        shown.contains(&format!("upstream   {}", url.trim_end_matches('/'))),
+        "{shown}"
+    );
+    assert!(shown.contains("account    shared-account-"), "{shown}");
+    assert!(shown.contains("logged in  "), "{shown}");
+    // The file, private, holds secrets that the listing does not show.
+    let dir = state.0.join("fakegpt");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    let mode = |p: &std::path::Path| {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!((mode(&dir), mode(&file)), (0o700, 0o600));
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let token = record["session"]["access_token"].as_str().unwrap();
+    let cookies = record["session"]["cookies"].as_object().unwrap();
+    assert!(!shown.contains(token));
+    for value in cookies.values() {
+        assert!(!shown.contains(value.as_str().unwrap()));
+    }
+    // A corrupt file: a warning, a fresh login, the answer all the same.
+    std::fs::write(&file, "{ not json").unwrap();
+    let output = state
+        .fakegpt()
+        .args(["chat", "--base-url", &url, "again"])
+        .bounded();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout).trim_end(),
+        up.emulator.reply_for("again").trim_end()
+    );
+    let warning = text(&output.stderr);
+    assert!(warning.contains("ignoring the session file"), "{warning}");
+    assert_eq!(warning.lines().count(), 1, "one warning: {warning}");
+    assert_eq!(up.emulator.counters().logins, 2);
+
+    let cleared = state
+        .fakegpt()
+        .args(["session", "clear", "--base-url", &url])
+        .bounded();
+    assert!(text(&cleared.stdout).starts_with("forgot the session for"));
+    assert!(show(&state).starts_with("no session kept for"));
 }

@@ -99,6 +99,9 @@ fn cli(fault: &Fault, times: u64, expect: Expect) {
         ])
         .env_remove("FAKEGPT_LOG")
         .env("FAKEGPT_CONFIG", "/dev/null")
+        // Each fault on a fresh session, and nothing written to the user's
+        // state directory.
+        .env("FAKEGPT_STORE", "memory")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
