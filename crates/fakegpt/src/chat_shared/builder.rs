@@ -183,7 +183,12 @@ impl FakeGptBuilder {
         }
         let cookies = Arc::new(SessionCookies::for_origin(&base));
         let backend = Backend::new(&self.store, base.as_str());
-        let session = Session::with(Arc::clone(&cookies), self.login_backoff, backend);
+        let session = Session::with(
+            Arc::clone(&cookies),
+            self.login_backoff,
+            backend,
+            base.as_str(),
+        );
         let headers = http::browser_headers(&base, self.user_agent.as_deref())?;
         let clients = http::Clients::new(http::ClientSetup {
             cookies,

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::cookies::SessionCookies;
 use super::login::LoggedIn;
 use super::store::record::{unix_ms, SavedSession};
-use super::store::{Backend, FileStore};
+use super::store::Backend;
 use crate::error::Error;
 
 /// The longest wait for another process's login (the store's lock).
@@ -100,6 +100,8 @@ pub struct Session {
     backoff: LoginBackoff,
     cooldowns: Mutex<HashMap<String, Instant>>,
     backend: Backend,
+    /// The upstream's base URL, as the store's records name it.
+    upstream: String,
 }
 
 impl Session {
@@ -111,11 +113,17 @@ impl Session {
 
     /// A session keeping its cookies in `cookies`, whose failed logins hold
     /// back the next one per `backoff`, kept in `backend`.
-    pub fn with(cookies: Arc<SessionCookies>, backoff: LoginBackoff, backend: Backend) -> Self {
+    pub fn with(
+        cookies: Arc<SessionCookies>,
+        backoff: LoginBackoff,
+        backend: Backend,
+        upstream: &str,
+    ) -> Self {
         Session {
             backoff,
             cookies,
             backend,
+            upstream: upstream.trim_end_matches('/').to_owned(),
             ..Self::default()
         }
     }
@@ -171,21 +179,20 @@ impl Session {
                 return Err(failure.clone());
             }
         }
-        let _lock = match &self.backend {
-            Backend::Memory => None,
-            Backend::File(file) => {
-                if let Some(token) = self.take_up(file, &mut slot).await {
-                    return Ok(token);
-                }
-                let lock = file.lock(LOCK_WAIT).await.map_err(|err| {
-                    tracing::warn!(%err, "logging in without the session lock");
-                });
-                // Another process may have logged in while this one waited.
-                if let Some(token) = self.take_up(file, &mut slot).await {
-                    return Ok(token);
-                }
-                lock.ok()
+        let _lock = if self.backend.is_shared() {
+            if let Some(token) = self.take_up(&mut slot).await {
+                return Ok(token);
             }
+            let lock = self.backend.lock(LOCK_WAIT).await.map_err(|err| {
+                tracing::warn!(%err, "logging in without the session lock");
+            });
+            // Another process may have logged in while this one waited.
+            if let Some(token) = self.take_up(&mut slot).await {
+                return Ok(token);
+            }
+            lock.ok().flatten()
+        } else {
+            None
         };
         self.cookies.clear();
         let outcome = login(slot.passwords.clone()).await;
@@ -228,9 +235,10 @@ impl Session {
 
     /// Takes up the session a file store holds, unless it is the one this
     /// process saw rejected; also takes its passwords and cooldowns.
-    async fn take_up(&self, file: &FileStore, slot: &mut Slot) -> Option<AccessToken> {
-        let (record, _) = file
-            .read()
+    async fn take_up(&self, slot: &mut Slot) -> Option<AccessToken> {
+        let record = self
+            .backend
+            .read(&self.upstream)
             .await
             .map_err(|err| tracing::warn!(%err, "the session store could not be read"))
             .ok()?;
@@ -256,10 +264,10 @@ impl Session {
     /// Writes the passwords, the cooldowns and, after a login, the new
     /// session to a file store (the caller holds its lock).
     async fn save(&self, slot: &Slot, session: Option<SavedSession>) {
-        let Backend::File(file) = &self.backend else {
+        if !self.backend.is_shared() {
             return;
-        };
-        let Ok((mut record, _)) = file.read().await else {
+        }
+        let Ok(mut record) = self.backend.read(&self.upstream).await else {
             return;
         };
         if session.is_some() {
@@ -269,7 +277,7 @@ impl Session {
             record.passwords.insert(account.clone(), password.clone());
         }
         record.merge_cooldowns(&self.cooldown_deadlines());
-        if let Err(err) = file.write(&record).await {
+        if let Err(err) = self.backend.write(&record).await {
             tracing::warn!(%err, "the session could not be saved; it lasts as long as this process");
         }
     }
@@ -315,22 +323,13 @@ impl Session {
         }
         slot.rejected = Some(rejected.clone());
         // The store forgets it too, unless another process replaced it.
-        let Backend::File(file) = &self.backend else {
-            return;
-        };
-        let Ok(_lock) = file.lock(LOCK_WAIT).await else {
-            return;
-        };
-        if let Ok((mut record, true)) = file.read().await {
-            if record
-                .session
-                .as_ref()
-                .is_some_and(|s| s.access_token == rejected.expose())
+        if self.backend.is_shared() {
+            if let Err(err) = self
+                .backend
+                .drop_session(rejected.expose(), LOCK_WAIT)
+                .await
             {
-                record.session = None;
-                if let Err(err) = file.write(&record).await {
-                    tracing::warn!(%err, "the rejected session could not be dropped from the store");
-                }
+                tracing::warn!(%err, "the rejected session could not be dropped from the store");
             }
         }
     }
@@ -428,6 +427,7 @@ mod tests {
                 max: Duration::from_secs(1),
             },
             Backend::Memory,
+            "http://upstream",
         );
         let calls = AtomicUsize::new(0);
         let fail = |_| async {

@@ -153,12 +153,71 @@ pub enum Backend {
     File(FileStore),
 }
 
+/// A store's login lock, released when dropped.
+#[derive(Debug)]
+pub enum Guard {
+    /// The file store's lock file.
+    File(#[allow(dead_code, reason = "held for its lock")] file::FileLock),
+}
+
 impl Backend {
     /// The backend for `store` and the upstream at `base_url`.
     pub fn new(store: &Store, base_url: &str) -> Backend {
         match store {
             Store::Memory => Backend::Memory,
             Store::File { dir } => Backend::File(FileStore::new(dir.clone(), base_url)),
+        }
+    }
+
+    /// Whether state is kept outside the process (else the session's own
+    /// fields are all there is, and nothing below is called).
+    pub fn is_shared(&self) -> bool {
+        !matches!(self, Backend::Memory)
+    }
+
+    /// The record kept (an empty one when nothing is).
+    pub async fn read(&self, upstream: &str) -> Result<record::Record, Error> {
+        match self {
+            Backend::Memory => Ok(record::Record::empty(upstream)),
+            Backend::File(file) => Ok(file.read().await?.0),
+        }
+    }
+
+    /// Takes the login lock, waiting at most `wait` for its holder.
+    pub async fn lock(&self, wait: Duration) -> Result<Option<Guard>, Error> {
+        match self {
+            Backend::Memory => Ok(None),
+            Backend::File(file) => Ok(Some(Guard::File(file.lock(wait).await?))),
+        }
+    }
+
+    /// Writes the record (the caller holds the lock): its session if it has
+    /// one, its passwords and its cooldowns.
+    pub async fn write(&self, record: &record::Record) -> Result<(), Error> {
+        match self {
+            Backend::Memory => Ok(()),
+            Backend::File(file) => file.write(record).await,
+        }
+    }
+
+    /// Forgets the kept session if its token is still `rejected`, so that a
+    /// token one process saw refused is dropped for all, once.
+    pub async fn drop_session(&self, rejected: &str, wait: Duration) -> Result<(), Error> {
+        match self {
+            Backend::Memory => Ok(()),
+            Backend::File(file) => {
+                let _lock = file.lock(wait).await?;
+                let (mut record, found) = file.read().await?;
+                let held = record
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.access_token == rejected);
+                if found && held {
+                    record.session = None;
+                    file.write(&record).await?;
+                }
+                Ok(())
+            }
         }
     }
 }
