@@ -182,7 +182,7 @@ impl FakeGptBuilder {
             roots.extend(bundle);
         }
         let cookies = Arc::new(SessionCookies::for_origin(&base));
-        let backend = Backend::new(&self.store, base.as_str());
+        let backend = Backend::new(&self.store, base.as_str())?;
         let session = Session::with(
             Arc::clone(&cookies),
             self.login_backoff,

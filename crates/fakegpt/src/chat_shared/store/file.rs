@@ -216,11 +216,15 @@ fn file_name(upstream: &str) -> String {
         })
         .take(64)
         .collect();
-    // FNV-1a: stable across versions and platforms, unlike std's hasher.
-    let hash = upstream.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+    format!("session-{readable}-{:016x}", upstream_hash(upstream))
+}
+
+/// A hash of the upstream's URL (FNV-1a: stable across versions and
+/// platforms, unlike std's hasher), to name its file and its Redis keys.
+pub fn upstream_hash(upstream: &str) -> u64 {
+    upstream.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("session-{readable}-{hash:016x}")
+    })
 }
 
 #[cfg(test)]

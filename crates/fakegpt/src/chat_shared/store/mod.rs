@@ -11,6 +11,7 @@
 
 mod file;
 pub mod record;
+mod redis;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -23,8 +24,9 @@ use crate::error::{Error, ErrorKind};
 
 /// Where the FakeGpt provider keeps its upstream session.
 ///
-/// Parsed from `memory`, `file` (the state directory) or `file:DIR`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Parsed from `memory`, `file` (the state directory), `file:DIR`, or a
+/// `redis://` / `rediss://` URL (user and password in it).
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Store {
     /// In this process only, forgotten when it ends (the default).
@@ -38,6 +40,24 @@ pub enum Store {
         /// The directory.
         dir: PathBuf,
     },
+    /// In Redis, shared by a fleet of gateways: one login for all of them,
+    /// a rejected token dropped once for all, cooldowns that hold on every
+    /// instance. The values hold secrets: the Redis must be private.
+    Redis {
+        /// `redis://[USER:PASSWORD@]HOST:PORT[/DB]`, or `rediss://` for TLS.
+        url: String,
+        /// Put before every key (default `fakegpt:`).
+        prefix: String,
+    },
+}
+
+/// The default prefix of the Redis store's keys.
+pub const DEFAULT_REDIS_PREFIX: &str = "fakegpt:";
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Store({self})")
+    }
 }
 
 impl Store {
@@ -52,17 +72,23 @@ impl Store {
     /// What the store keeps for the upstream at `base_url`, without any
     /// secret; `None` when it keeps no session.
     pub async fn summary(&self, base_url: &str) -> Result<Option<SessionSummary>, Error> {
-        let Store::File { dir } = self else {
-            return Ok(None);
+        let (record, location) = match self {
+            Store::Memory => return Ok(None),
+            Store::File { dir } => {
+                let store = FileStore::new(dir.clone(), base_url);
+                (store.read().await?.0, store.path().display().to_string())
+            }
+            Store::Redis { url, prefix } => {
+                let store = redis::RedisStore::new(url, prefix, base_url)?;
+                (store.read().await?, redacted(url))
+            }
         };
-        let store = FileStore::new(dir.clone(), base_url);
-        let (record, _) = store.read().await?;
         Ok(record.session.as_ref().map(|session| SessionSummary {
             upstream: base_url.trim_end_matches('/').to_owned(),
             account: session.account.clone(),
             logged_in_at: record::from_unix_ms(session.logged_in_at_ms),
             accounts_with_password: record.passwords.len(),
-            location: store.path().display().to_string(),
+            location,
         }))
     }
 
@@ -72,6 +98,9 @@ impl Store {
         match self {
             Store::Memory => Ok(false),
             Store::File { dir } => FileStore::new(dir.clone(), base_url).remove().await,
+            Store::Redis { url, prefix } => {
+                redis::RedisStore::new(url, prefix, base_url)?.clear().await
+            }
         }
     }
 }
@@ -83,11 +112,20 @@ impl FromStr for Store {
         match spec.trim() {
             "memory" => Ok(Store::Memory),
             "file" => Store::state_dir(),
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Ok(Store::Redis {
+                    url: url.to_owned(),
+                    prefix: DEFAULT_REDIS_PREFIX.to_owned(),
+                })
+            }
             other => match other.strip_prefix("file:") {
                 Some(dir) if !dir.is_empty() => Ok(Store::File { dir: dir.into() }),
                 _ => Err(Error::new(
                     ErrorKind::Config,
-                    format!("unknown store {other:?}: expected memory, file or file:DIR"),
+                    format!(
+                        "unknown store {:?}: expected memory, file, file:DIR or a redis:// URL",
+                        redacted(other)
+                    ),
                 )),
             },
         }
@@ -99,7 +137,20 @@ impl fmt::Display for Store {
         match self {
             Store::Memory => f.write_str("memory"),
             Store::File { dir } => write!(f, "file:{}", dir.display()),
+            Store::Redis { url, .. } => f.write_str(&redacted(url)),
         }
+    }
+}
+
+/// `url` without its password, for messages and logs.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_owned(),
+        Err(_) => url.split('@').next_back().unwrap_or_default().to_owned(),
     }
 }
 
@@ -115,7 +166,8 @@ pub struct SessionSummary {
     pub logged_in_at: SystemTime,
     /// How many accounts have a session password kept.
     pub accounts_with_password: usize,
-    /// Where it is kept (a file's path).
+    /// Where it is kept (a file's path, or the Redis URL without its
+    /// password).
     pub location: String,
 }
 
@@ -151,22 +203,30 @@ pub enum Backend {
     Memory,
     /// A file shared with other processes.
     File(FileStore),
+    /// Redis, shared with other instances.
+    Redis(redis::RedisStore),
 }
 
 /// A store's login lock, released when dropped.
 #[derive(Debug)]
+#[allow(dead_code, reason = "held for their locks")]
 pub enum Guard {
     /// The file store's lock file.
-    File(#[allow(dead_code, reason = "held for its lock")] file::FileLock),
+    File(file::FileLock),
+    /// The Redis store's lock key.
+    Redis(redis::RedisLock),
 }
 
 impl Backend {
     /// The backend for `store` and the upstream at `base_url`.
-    pub fn new(store: &Store, base_url: &str) -> Backend {
-        match store {
+    pub fn new(store: &Store, base_url: &str) -> Result<Backend, Error> {
+        Ok(match store {
             Store::Memory => Backend::Memory,
             Store::File { dir } => Backend::File(FileStore::new(dir.clone(), base_url)),
-        }
+            Store::Redis { url, prefix } => {
+                Backend::Redis(redis::RedisStore::new(url, prefix, base_url)?)
+            }
+        })
     }
 
     /// Whether state is kept outside the process (else the session's own
@@ -180,6 +240,7 @@ impl Backend {
         match self {
             Backend::Memory => Ok(record::Record::empty(upstream)),
             Backend::File(file) => Ok(file.read().await?.0),
+            Backend::Redis(redis) => redis.read().await,
         }
     }
 
@@ -188,6 +249,7 @@ impl Backend {
         match self {
             Backend::Memory => Ok(None),
             Backend::File(file) => Ok(Some(Guard::File(file.lock(wait).await?))),
+            Backend::Redis(redis) => Ok(Some(Guard::Redis(redis.lock(wait).await?))),
         }
     }
 
@@ -197,6 +259,7 @@ impl Backend {
         match self {
             Backend::Memory => Ok(()),
             Backend::File(file) => file.write(record).await,
+            Backend::Redis(redis) => redis.write(record).await,
         }
     }
 
@@ -218,6 +281,7 @@ impl Backend {
                 }
                 Ok(())
             }
+            Backend::Redis(redis) => redis.drop_session(rejected).await,
         }
     }
 }

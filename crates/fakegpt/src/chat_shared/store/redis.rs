@@ -1,0 +1,269 @@
+//! The Redis store, for a fleet of gateways sharing one upstream session.
+//!
+//! Keys, for one upstream (`H` a hash of its URL, in braces so that every
+//! key of one upstream lands in one Redis Cluster slot; `v1` the layout's
+//! version, so that another layout never misreads these):
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `PREFIX v1:{H}:session` | string | the session (JSON: token, cookies, account, time) |
+//! | `PREFIX v1:{H}:lock` | string | the login lock: its owner's random token, with an expiry |
+//! | `PREFIX v1:{H}:passwords` | hash | account → session password |
+//! | `PREFIX v1:{H}:cooldowns` | hash | account → cooling down until (Unix ms) |
+//!
+//! Every command is bounded by [`OP_TIMEOUT`]: a slow or absent Redis
+//! fails the call quickly and the session carries on in the process.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::AsyncCommands as _;
+
+use super::record::{Record, SavedSession};
+use crate::error::{Error, ErrorKind};
+
+/// The longest any one Redis command may take.
+pub const OP_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long the login lock lasts if its holder dies: longer than a login.
+const LOCK_TTL: Duration = Duration::from_secs(60);
+
+/// Deletes the lock only if this owner holds it.
+const UNLOCK: &str = r"
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0";
+
+/// Deletes the session only if it still holds the rejected token.
+const DROP_REJECTED: &str = r"
+local kept = redis.call('get', KEYS[1])
+if kept and cjson.decode(kept).access_token == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0";
+
+/// Sets each account's cooldown to the later of the kept and the given
+/// deadline (ARGV: account, deadline, account, deadline, …).
+const EXTEND_COOLDOWNS: &str = r"
+for i = 1, #ARGV, 2 do
+  local kept = tonumber(redis.call('hget', KEYS[1], ARGV[i]) or '0')
+  if tonumber(ARGV[i + 1]) > kept then
+    redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+return 1";
+
+/// One upstream's keys in a Redis database.
+pub struct RedisStore {
+    connection: ConnectionManager,
+    session: String,
+    lock: String,
+    passwords: String,
+    cooldowns: String,
+    upstream: String,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The login lock in Redis, released (by its owner only) when dropped.
+#[derive(Debug)]
+pub struct RedisLock {
+    connection: ConnectionManager,
+    key: String,
+    owner: String,
+}
+
+impl Drop for RedisLock {
+    fn drop(&mut self) {
+        let (mut connection, key, owner) = (
+            self.connection.clone(),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.owner),
+        );
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let unlock = redis::Script::new(UNLOCK);
+                let mut invocation = unlock.key(&key);
+                invocation.arg(&owner);
+                let _ = bounded(invocation.invoke_async::<i64>(&mut connection)).await;
+            });
+        }
+    }
+}
+
+impl RedisStore {
+    /// The store at `url` (`redis://` or `rediss://`, user and password in
+    /// it), keys under `prefix`. Connects lazily, and again after a loss.
+    pub fn new(url: &str, prefix: &str, base_url: &str) -> Result<RedisStore, Error> {
+        let client = redis::Client::open(url).map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!("invalid Redis URL: {}", e.category()),
+            )
+        })?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(OP_TIMEOUT))
+            .set_response_timeout(Some(OP_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let connection = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!("could not set up Redis: {}", e.category()),
+            )
+        })?;
+        let upstream = base_url.trim_end_matches('/').to_owned();
+        let tag = super::file::upstream_hash(&upstream);
+        let key = |name: &str| format!("{prefix}v1:{{{tag:016x}}}:{name}");
+        Ok(RedisStore {
+            connection,
+            session: key("session"),
+            lock: key("lock"),
+            passwords: key("passwords"),
+            cooldowns: key("cooldowns"),
+            upstream,
+        })
+    }
+
+    /// Reads the session, passwords and cooldowns.
+    pub async fn read(&self) -> Result<Record, Error> {
+        let mut connection = self.connection.clone();
+        let (session, passwords, cooldowns): (
+            Option<String>,
+            BTreeMap<String, String>,
+            BTreeMap<String, u64>,
+        ) = bounded(
+            redis::pipe()
+                .get(&self.session)
+                .hgetall(&self.passwords)
+                .hgetall(&self.cooldowns)
+                .query_async(&mut connection),
+        )
+        .await?;
+        let mut record = Record::empty(&self.upstream);
+        record.session = session.and_then(|json| serde_json::from_str::<SavedSession>(&json).ok());
+        record.passwords = passwords;
+        record.merge_cooldowns(&cooldowns);
+        Ok(record)
+    }
+
+    /// Writes the record's session (if it has one), passwords and
+    /// cooldowns (each only ever extended).
+    pub async fn write(&self, record: &Record) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if let Some(session) = &record.session {
+            let json = serde_json::to_string(session).map_err(|e| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("could not encode the session: {e}"),
+                )
+            })?;
+            pipe.set(&self.session, json).ignore();
+        }
+        if !record.passwords.is_empty() {
+            let pairs: Vec<(&String, &String)> = record.passwords.iter().collect();
+            pipe.hset_multiple(&self.passwords, &pairs).ignore();
+        }
+        bounded(pipe.query_async::<()>(&mut connection)).await?;
+        if !record.cooldowns.is_empty() {
+            let script = redis::Script::new(EXTEND_COOLDOWNS);
+            let mut invocation = script.key(&self.cooldowns);
+            for (account, until) in &record.cooldowns {
+                invocation.arg(account).arg(until);
+            }
+            bounded(invocation.invoke_async::<i64>(&mut connection)).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes the login lock, waiting at most `wait` for its holder.
+    pub async fn lock(&self, wait: Duration) -> Result<RedisLock, Error> {
+        let owner = format!("{:032x}", rand::random::<u128>());
+        let deadline = tokio::time::Instant::now() + wait;
+        let ttl = u64::try_from(LOCK_TTL.as_millis()).unwrap_or(u64::MAX);
+        loop {
+            let mut connection = self.connection.clone();
+            let taken: Option<String> = bounded(
+                redis::cmd("SET")
+                    .arg(&self.lock)
+                    .arg(&owner)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl)
+                    .query_async(&mut connection),
+            )
+            .await?;
+            if taken.is_some() {
+                return Ok(RedisLock {
+                    connection,
+                    key: self.lock.clone(),
+                    owner,
+                });
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "another instance held the login lock for more than {} s",
+                        wait.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(
+                50 + u64::from(rand::random::<u8>() % 50),
+            ))
+            .await;
+        }
+    }
+
+    /// Forgets the session if it still holds `rejected`.
+    pub async fn drop_session(&self, rejected: &str) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let script = redis::Script::new(DROP_REJECTED);
+        let mut invocation = script.key(&self.session);
+        invocation.arg(rejected);
+        bounded(invocation.invoke_async::<i64>(&mut connection)).await?;
+        Ok(())
+    }
+
+    /// Forgets everything kept for this upstream; says whether there was a
+    /// session.
+    pub async fn clear(&self) -> Result<bool, Error> {
+        let mut connection = self.connection.clone();
+        let removed: i64 = bounded(connection.del(&self.session)).await?;
+        let () = bounded(connection.del(&[&self.passwords, &self.cooldowns])).await?;
+        Ok(removed > 0)
+    }
+}
+
+/// Runs one Redis call within [`OP_TIMEOUT`], its error made ours (no URL,
+/// no password: only what kind of failure it was).
+async fn bounded<T>(
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, Error> {
+    match tokio::time::timeout(OP_TIMEOUT, call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(Error::new(
+            if err.is_timeout() {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Connect
+            },
+            format!("Redis: {}", err.category()),
+        )),
+        Err(_) => Err(Error::new(
+            ErrorKind::Timeout,
+            format!("Redis did not answer within {} ms", OP_TIMEOUT.as_millis()),
+        )),
+    }
+}
