@@ -152,11 +152,21 @@ pub struct UpstreamChoice {
 
     /// Where the upstream session is kept: `memory` (this process only),
     /// `file` (the state directory, $XDG_STATE_HOME/fakegpt or
-    /// ~/.local/state/fakegpt, so that the next run reuses it) or
-    /// `file:DIR`. Default: `file` for chat, `memory` for serve, bench and
-    /// --local.
-    #[arg(long, env = "FAKEGPT_STORE", value_name = "STORE", value_parser = parse_store)]
+    /// ~/.local/state/fakegpt, so that the next run reuses it), `file:DIR`,
+    /// or `redis://[USER:PASSWORD@]HOST:PORT[/DB]` (`rediss://` for TLS),
+    /// shared by a fleet of gateways. Default: `file` for chat, `memory`
+    /// for serve, bench and --local.
+    #[arg(long, env = "FAKEGPT_STORE", value_name = "STORE", value_parser = parse_store, hide_env_values = true)]
     pub store: Option<fakegpt::Store>,
+
+    /// The prefix of the Redis store's keys.
+    #[arg(
+        long,
+        env = "FAKEGPT_STORE_PREFIX",
+        value_name = "PREFIX",
+        default_value = "fakegpt:"
+    )]
+    pub store_prefix: String,
 }
 
 /// Time limits and retries for upstream requests.

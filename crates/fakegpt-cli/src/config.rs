@@ -167,7 +167,8 @@ fn flags(path: &Path, text: &str, name: &str, sub: &ArgMatches) -> Result<Vec<Os
         };
         overridden.push(key.clone());
         secret |= key.contains("api-key")
-            || (key == "proxy" && value.as_str().is_some_and(|v| v.contains('@')));
+            || (matches!(key.as_str(), "proxy" | "store")
+                && value.as_str().is_some_and(|v| v.contains('@')));
         let source = sub.value_source(arg.get_id().as_str());
         if matches!(
             source,

@@ -57,6 +57,10 @@ pub async fn connect(
         .as_ref()
         .map_or_else(|| choice.base_url.clone(), |e| e.url());
     let store = match &choice.store {
+        Some(Store::Redis { url, .. }) => Store::Redis {
+            url: url.clone(),
+            prefix: choice.store_prefix.clone(),
+        },
         Some(store) => store.clone(),
         // A session with an emulator of this process only is worth nothing later.
         None if command == "chat" && !choice.local => Store::state_dir().unwrap_or_else(|err| {

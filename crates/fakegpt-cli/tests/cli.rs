@@ -825,3 +825,61 @@ fn session_show_and_clear_tell_what_is_kept_without_secrets() {
     assert!(text(&cleared.stdout).starts_with("forgot the session for"));
     assert!(show(&state).starts_with("no session kept for"));
 }
+
+#[path = "../../fakegpt/tests/support/redis_server.rs"]
+mod redis_server;
+
+#[test]
+fn a_fleet_of_gateways_sharing_redis_makes_one_login() {
+    let redis = redis_server::RedisServer::start();
+    let up = upstream(Config::default());
+    let url = up.emulator.url();
+    let servers: Vec<_> = (0..3)
+        .map(|_| {
+            fakegpt()
+                .args(["serve", "--port", "0", "--base-url", &url])
+                .args(["--store", &redis.url(), "--store-prefix", "fleet-test:"])
+                .stderr(Stdio::null())
+                .spawn_server()
+        })
+        .collect();
+    let urls: Vec<String> = servers.iter().map(|(_, url)| url.clone()).collect();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let requests = (0..60).map(|i| {
+            let (client, url) = (client.clone(), urls[i % 3].clone());
+            async move {
+                let response = client
+                    .post(format!("{url}/v1/chat/completions"))
+                    .json(&serde_json::json!({"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": format!("q{i}")}]}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+                let body: serde_json::Value = response.json().await.unwrap();
+                body["choices"][0]["message"]["content"].as_str().unwrap().to_owned()
+            }
+        });
+        let answers = futures_util::future::join_all(requests).await;
+        for (i, answer) in answers.iter().enumerate() {
+            assert_eq!(answer, &up.emulator.reply_for(&format!("q{i}")));
+        }
+    });
+    assert_eq!(
+        up.emulator.counters().logins,
+        1,
+        "{:?}",
+        up.emulator.counters()
+    );
+    assert!(
+        redis
+            .command("KEYS fleet-test:*")
+            .is_some_and(|r| r.contains("session")),
+        "the keys carry the prefix"
+    );
+    for (mut server, _) in servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+}
