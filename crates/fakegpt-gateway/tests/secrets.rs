@@ -166,10 +166,13 @@ async fn no_secret_appears_anywhere_whatever_fails() {
         counters.logins >= 4,
         "several logins happened: {counters:?}"
     );
+    // A token and a cookie per login at least (the session password is
+    // reused at the next login on the same account).
     assert!(
-        secrets.len() > 2 * counters.logins as usize,
-        "tokens, cookies, passwords: {}",
-        secrets.len()
+        secrets.len() > counters.logins as usize,
+        "tokens, cookies, passwords: {} for {} logins",
+        secrets.len(),
+        counters.logins
     );
 
     let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
