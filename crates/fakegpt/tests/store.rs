@@ -275,3 +275,24 @@ fn a_redis_url_is_shown_without_its_password() {
     let err = "nope://user:s3cret@x".parse::<Store>().unwrap_err();
     assert!(!err.to_string().contains("s3cret"), "{err}");
 }
+
+#[tokio::test]
+async fn a_frozen_redis_is_waited_on_once_then_left_alone_until_it_is_back() {
+    let redis = redis_server::RedisServer::start();
+    let upstream = Emulator::start(Config::default()).await.unwrap();
+    let first = provider(&upstream, redis_store(&redis));
+    ask(&first, "before").await;
+    redis.freeze();
+    // An instance without a session while Redis hangs: it gives up on
+    // Redis, logs in on its own, and answers.
+    let second = provider(&upstream, redis_store(&redis));
+    assert_eq!(ask(&second, "frozen").await, upstream.reply_for("frozen"));
+    assert_eq!(ask(&first, "still").await, upstream.reply_for("still"));
+    assert_eq!(upstream.counters().logins, 2);
+    redis.thaw();
+    // Back: after its rest, a third instance takes up the kept session.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let third = provider(&upstream, redis_store(&redis));
+    assert_eq!(ask(&third, "thawed").await, upstream.reply_for("thawed"));
+    assert_eq!(upstream.counters().logins, 2, "{:?}", upstream.counters());
+}

@@ -184,7 +184,7 @@ impl Session {
                 return Ok(token);
             }
             let lock = self.backend.lock(LOCK_WAIT).await.map_err(|err| {
-                tracing::warn!(%err, "logging in without the session lock");
+                tracing::debug!(%err, "logging in without the session lock");
             });
             // Another process may have logged in while this one waited.
             if let Some(token) = self.take_up(&mut slot).await {
@@ -240,7 +240,7 @@ impl Session {
             .backend
             .read(&self.upstream)
             .await
-            .map_err(|err| tracing::warn!(%err, "the session store could not be read"))
+            .map_err(|err| tracing::debug!(%err, "the session store could not be read"))
             .ok()?;
         for (account, password) in &record.passwords {
             slot.passwords
@@ -278,7 +278,7 @@ impl Session {
         }
         record.merge_cooldowns(&self.cooldown_deadlines());
         if let Err(err) = self.backend.write(&record).await {
-            tracing::warn!(%err, "the session could not be saved; it lasts as long as this process");
+            tracing::debug!(%err, "the session could not be saved; it lasts as long as this process");
         }
     }
 
@@ -329,7 +329,7 @@ impl Session {
                 .drop_session(rejected.expose(), LOCK_WAIT)
                 .await
             {
-                tracing::warn!(%err, "the rejected session could not be dropped from the store");
+                tracing::debug!(%err, "the rejected session could not be dropped from the store");
             }
         }
     }

@@ -67,10 +67,32 @@ impl RedisServer {
         Some(String::from_utf8_lossy(&buf[..n]).into_owned())
     }
 
-    /// Stops it for good (as a crash would).
+    /// Freezes it (`SIGSTOP`): connections stay open, nothing answers.
+    #[allow(dead_code, reason = "not every test freezes it")]
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server run again (`SIGCONT`).
+    #[allow(dead_code, reason = "not every test freezes it")]
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// Stops it for good (as a crash would); a frozen one too.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -15,6 +15,8 @@
 //! fails the call quickly and the session carries on in the process.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -55,9 +57,17 @@ for i = 1, #ARGV, 2 do
 end
 return 1";
 
+/// How long a Redis that failed is left alone before the next try: calls in
+/// between fail at once instead of waiting on it.
+const RETRY_AFTER: Duration = Duration::from_secs(2);
+
 /// One upstream's keys in a Redis database.
 pub struct RedisStore {
     connection: ConnectionManager,
+    /// Whether the last command succeeded (a change is logged once).
+    up: AtomicBool,
+    /// No command before this, after a failure.
+    resting_until: Mutex<Option<tokio::time::Instant>>,
     session: String,
     lock: String,
     passwords: String,
@@ -125,12 +135,50 @@ impl RedisStore {
         let key = |name: &str| format!("{prefix}v1:{{{tag:016x}}}:{name}");
         Ok(RedisStore {
             connection,
+            up: AtomicBool::new(true),
+            resting_until: Mutex::new(None),
             session: key("session"),
             lock: key("lock"),
             passwords: key("passwords"),
             cooldowns: key("cooldowns"),
             upstream,
         })
+    }
+
+    /// Runs one command within [`OP_TIMEOUT`]; after a failure, fails at
+    /// once for [`RETRY_AFTER`]. The first failure after a success is
+    /// logged as a warning, the first success after failures as news.
+    async fn run<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, Error> {
+        let now = tokio::time::Instant::now();
+        let resting = *self.resting_until.lock().unwrap_or_else(|p| p.into_inner());
+        if resting.is_some_and(|until| now < until) {
+            return Err(Error::new(
+                ErrorKind::Connect,
+                "Redis is unavailable (resting before the next try)",
+            ));
+        }
+        let outcome = bounded(call).await;
+        match &outcome {
+            Ok(_) => {
+                if !self.up.swap(true, Ordering::Relaxed) {
+                    tracing::info!("the Redis store is back");
+                }
+            }
+            Err(err) => {
+                *self.resting_until.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(tokio::time::Instant::now() + RETRY_AFTER);
+                if self.up.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(
+                        %err,
+                        "the Redis store is unavailable; carrying on with this instance's own session until it is back"
+                    );
+                }
+            }
+        }
+        outcome
     }
 
     /// Reads the session, passwords and cooldowns.
@@ -140,14 +188,15 @@ impl RedisStore {
             Option<String>,
             BTreeMap<String, String>,
             BTreeMap<String, u64>,
-        ) = bounded(
-            redis::pipe()
-                .get(&self.session)
-                .hgetall(&self.passwords)
-                .hgetall(&self.cooldowns)
-                .query_async(&mut connection),
-        )
-        .await?;
+        ) = self
+            .run(
+                redis::pipe()
+                    .get(&self.session)
+                    .hgetall(&self.passwords)
+                    .hgetall(&self.cooldowns)
+                    .query_async(&mut connection),
+            )
+            .await?;
         let mut record = Record::empty(&self.upstream);
         record.session = session.and_then(|json| serde_json::from_str::<SavedSession>(&json).ok());
         record.passwords = passwords;
@@ -174,14 +223,15 @@ impl RedisStore {
             let pairs: Vec<(&String, &String)> = record.passwords.iter().collect();
             pipe.hset_multiple(&self.passwords, &pairs).ignore();
         }
-        bounded(pipe.query_async::<()>(&mut connection)).await?;
+        self.run(pipe.query_async::<()>(&mut connection)).await?;
         if !record.cooldowns.is_empty() {
             let script = redis::Script::new(EXTEND_COOLDOWNS);
             let mut invocation = script.key(&self.cooldowns);
             for (account, until) in &record.cooldowns {
                 invocation.arg(account).arg(until);
             }
-            bounded(invocation.invoke_async::<i64>(&mut connection)).await?;
+            self.run(invocation.invoke_async::<i64>(&mut connection))
+                .await?;
         }
         Ok(())
     }
@@ -193,16 +243,17 @@ impl RedisStore {
         let ttl = u64::try_from(LOCK_TTL.as_millis()).unwrap_or(u64::MAX);
         loop {
             let mut connection = self.connection.clone();
-            let taken: Option<String> = bounded(
-                redis::cmd("SET")
-                    .arg(&self.lock)
-                    .arg(&owner)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(ttl)
-                    .query_async(&mut connection),
-            )
-            .await?;
+            let taken: Option<String> = self
+                .run(
+                    redis::cmd("SET")
+                        .arg(&self.lock)
+                        .arg(&owner)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(ttl)
+                        .query_async(&mut connection),
+                )
+                .await?;
             if taken.is_some() {
                 return Ok(RedisLock {
                     connection,
@@ -232,7 +283,8 @@ impl RedisStore {
         let script = redis::Script::new(DROP_REJECTED);
         let mut invocation = script.key(&self.session);
         invocation.arg(rejected);
-        bounded(invocation.invoke_async::<i64>(&mut connection)).await?;
+        self.run(invocation.invoke_async::<i64>(&mut connection))
+            .await?;
         Ok(())
     }
 
@@ -240,8 +292,10 @@ impl RedisStore {
     /// session.
     pub async fn clear(&self) -> Result<bool, Error> {
         let mut connection = self.connection.clone();
-        let removed: i64 = bounded(connection.del(&self.session)).await?;
-        let () = bounded(connection.del(&[&self.passwords, &self.cooldowns])).await?;
+        let removed: i64 = self.run(connection.del(&self.session)).await?;
+        let () = self
+            .run(connection.del(&[&self.passwords, &self.cooldowns]))
+            .await?;
         Ok(removed > 0)
     }
 }
