@@ -20,7 +20,9 @@
 //! conversation request and the event-stream decoder are its own, private
 //! business; its steps appear only as the context of its errors. Its
 //! defaults (proxy, time limits, retries, user agent, HTTP client) are set
-//! on [`FakeGptBuilder`].
+//! on [`FakeGptBuilder`], and so is where its session is kept: a [`Store`]
+//! in memory, in a file shared by the processes of one user, or in Redis
+//! shared by a fleet of gateways.
 //!
 //! ```no_run
 //! use fakegpt::{ChatRequest, FakeGpt, Message};
