@@ -57,6 +57,16 @@ struct Slot {
     next_login: Option<Instant>,
 }
 
+impl Slot {
+    /// Holds `token`, and forgets the failed logins before it.
+    fn hold(&mut self, token: &AccessToken) {
+        self.token = Some(token.clone());
+        self.last_failure = None;
+        self.failures = 0;
+        self.next_login = None;
+    }
+}
+
 /// How soon a login may follow failed ones: `base` after the first
 /// failure, doubling with each next one, at most `max`. Requests that come
 /// sooner fail at once with the last login's error, so a broken upstream is
@@ -159,9 +169,9 @@ impl Session {
     /// instead of starting a login of its own. `login` gets the session
     /// passwords kept for each account.
     ///
-    /// With a file store, a session another process saved is taken up
-    /// instead of logging in, and a login runs under the store's lock, so
-    /// that processes sharing the store make one between them. A store that
+    /// With a shared store (a file, Redis), a session another process saved
+    /// is taken up instead of logging in, and a login runs under the store's
+    /// lock, so that processes sharing the store make one between them. A store that
     /// fails is reported and the session carries on in memory.
     pub async fn token<F, Fut>(&self, login: F) -> Result<AccessToken, Error>
     where
@@ -202,10 +212,7 @@ impl Session {
                 account,
                 password,
             }) => {
-                slot.token = Some(token.clone());
-                slot.last_failure = None;
-                slot.failures = 0;
-                slot.next_login = None;
+                slot.hold(&token);
                 slot.passwords.insert(account.clone(), password);
                 self.logins.fetch_add(1, Ordering::Relaxed);
                 self.save(
@@ -233,7 +240,7 @@ impl Session {
         token
     }
 
-    /// Takes up the session a file store holds, unless it is the one this
+    /// Takes up the session a shared store holds, unless it is the one this
     /// process saw rejected; also takes its passwords and cooldowns.
     async fn take_up(&self, slot: &mut Slot) -> Option<AccessToken> {
         let record = self
@@ -254,15 +261,12 @@ impl Session {
             return None;
         }
         self.cookies.restore(saved.cookies);
-        slot.token = Some(token.clone());
-        slot.last_failure = None;
-        slot.failures = 0;
-        slot.next_login = None;
+        slot.hold(&token);
         Some(token)
     }
 
     /// Writes the passwords, the cooldowns and, after a login, the new
-    /// session to a file store (the caller holds its lock).
+    /// session to a shared store (the caller holds its lock).
     async fn save(&self, slot: &Slot, session: Option<SavedSession>) {
         if !self.backend.is_shared() {
             return;
