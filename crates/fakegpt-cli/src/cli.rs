@@ -390,6 +390,9 @@ pub struct EmulationArgs {
     /// Access tokens expire after this many conversations.
     #[arg(long, value_name = "N")]
     pub token_expires_after: Option<u64>,
+    /// Milliseconds before answering each login.
+    #[arg(long, default_value_t = 0)]
+    pub login_delay_ms: u64,
     /// Compress answers (gzip, brotli or zstd, as the client accepts).
     #[arg(long)]
     pub compress: bool,
@@ -411,6 +414,7 @@ impl EmulationArgs {
             split_writes: self.split_writes,
             noise: self.noise,
             token_expires_after: self.token_expires_after,
+            login_delay: Duration::from_millis(self.login_delay_ms),
             compress: self.compress,
             stamp: self.stamp,
             ..fakegpt_upstream::Config::default()
@@ -428,6 +432,7 @@ impl Default for EmulationArgs {
             split_writes: false,
             noise: false,
             token_expires_after: None,
+            login_delay_ms: 0,
             compress: false,
             stamp: false,
         }

@@ -1,5 +1,6 @@
 //! `/healthz` (the process answers) and `/readyz` (requests can be served:
-//! not shutting down, and the upstream session is usable).
+//! not shutting down, and the upstream session is usable; `degraded` when
+//! they are served with something impaired, such as the shared store).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -28,7 +29,10 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
     }
     let check = state.provider.ready();
     match tokio::time::timeout(READY_TIMEOUT, check).await {
-        Ok(Ok(())) => Json(json!({"status": "ready"})).into_response(),
+        Ok(Ok(())) => match state.provider.degraded() {
+            None => Json(json!({"status": "ready"})).into_response(),
+            Some(reason) => Json(json!({"status": "degraded", "reason": reason})).into_response(),
+        },
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "not ready");
             not_ready(&format!("upstream not usable: {}", err.message()))

@@ -40,14 +40,14 @@ pub struct Metrics {
     pub upstream_total: Histogram,
     /// Time spent in the gateway itself before calling the provider.
     pub overhead: Histogram,
-    /// The provider's counters by name (read at scrape time).
+    /// The provider's counters and gauges by name (read at scrape time).
     provider: Vec<(&'static str, Gauge)>,
 }
 
 impl Metrics {
     /// Registers every metric, with a gauge for each of the provider's
-    /// `counters`.
-    pub fn new(counters: &[fakegpt::Counter]) -> Self {
+    /// `counters` and `gauges`.
+    pub fn new(counters: &[fakegpt::Counter], gauges: &[fakegpt::Gauge]) -> Self {
         let mut registry = Registry::with_prefix("fakegpt");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -80,10 +80,14 @@ impl Metrics {
             overhead.clone(),
         );
         let mut provider = Vec::new();
-        for counter in counters {
+        let named = counters
+            .iter()
+            .map(|c| (c.name, c.help))
+            .chain(gauges.iter().map(|g| (g.name, g.help)));
+        for (name, help) in named {
             let gauge = Gauge::default();
-            registry.register(counter.name, counter.help, gauge.clone());
-            provider.push((counter.name, gauge));
+            registry.register(name, help, gauge.clone());
+            provider.push((name, gauge));
         }
         Metrics {
             registry,
@@ -104,14 +108,14 @@ impl Metrics {
 
 /// `GET /metrics`, in the OpenMetrics text format.
 pub async fn render(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    for counter in state.provider.counters() {
-        if let Some((_, gauge)) = state
-            .metrics
-            .provider
-            .iter()
-            .find(|(n, _)| *n == counter.name)
-        {
-            gauge.set(i64::try_from(counter.value).unwrap_or(i64::MAX));
+    let counters = state.provider.counters().into_iter().map(|c| {
+        let value = i64::try_from(c.value).unwrap_or(i64::MAX);
+        (c.name, value)
+    });
+    let gauges = state.provider.gauges().into_iter().map(|g| (g.name, g.value));
+    for (name, value) in counters.chain(gauges) {
+        if let Some((_, gauge)) = state.metrics.provider.iter().find(|(n, _)| *n == name) {
+            gauge.set(value);
         }
     }
     let mut text = String::new();

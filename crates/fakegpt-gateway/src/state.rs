@@ -39,7 +39,7 @@ impl AppState {
     ) -> Result<Arc<Self>, ConfigError> {
         let models = Models::new(&provider.models(), &config.model_aliases)?;
         Ok(Arc::new(AppState {
-            metrics: Metrics::new(&provider.counters()),
+            metrics: Metrics::new(&provider.counters(), &provider.gauges()),
             provider,
             models,
             permits: Arc::new(tokio::sync::Semaphore::new(config.max_concurrency)),

@@ -47,6 +47,9 @@ pub struct Config {
     pub login_redirect: bool,
     /// Access tokens expire after this many conversations (`401` after).
     pub token_expires_after: Option<u64>,
+    /// The pause before answering a login, as a slow service would take
+    /// (a client that dies meanwhile never finishes its login).
+    pub login_delay: Duration,
     /// Seed for the random write sizes, so a run can be repeated.
     pub seed: u64,
     /// Compress answers (gzip, brotli or zstd, as the client accepts).
@@ -76,6 +79,7 @@ impl Default for Config {
             noise: false,
             login_redirect: true,
             token_expires_after: None,
+            login_delay: Duration::ZERO,
             seed: 1,
             compress: false,
             stamp: false,

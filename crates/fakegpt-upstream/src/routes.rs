@@ -148,6 +148,9 @@ async fn login(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: By
         _ => {}
     }
     let config = state.config();
+    if !config.login_delay.is_zero() {
+        tokio::time::sleep(config.login_delay).await;
+    }
     if !config.accounts.iter().any(|a| a.token_id == form.token_key) {
         return json_error(StatusCode::UNAUTHORIZED, "unknown token_key");
     }

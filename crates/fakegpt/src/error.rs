@@ -40,6 +40,23 @@ pub enum ErrorKind {
     Cancelled,
 }
 
+impl ErrorKind {
+    /// Every kind, for reading one back by its name.
+    pub(crate) const ALL: [ErrorKind; 11] = [
+        ErrorKind::InvalidRequest,
+        ErrorKind::UnsupportedModel,
+        ErrorKind::Config,
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::RateLimited,
+        ErrorKind::Rejected,
+        ErrorKind::UpstreamStatus,
+        ErrorKind::Protocol,
+        ErrorKind::NoValidResponse,
+        ErrorKind::Cancelled,
+    ];
+}
+
 /// Which time limit ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TimeoutKind {

@@ -53,7 +53,7 @@ pub use chat_shared::{FakeGpt, FakeGptBuilder, SessionSummary, Store};
 pub use error::{Error, ErrorKind, TimeoutKind};
 pub use message::{Content, ContentPart, Message, Role};
 pub use prompt::format_prompt;
-pub use provider::{BoxFuture, Counter, Provider};
+pub use provider::{BoxFuture, Counter, Gauge, Provider};
 pub use request::{ChatRequest, RequestOptions, RetryPolicy, Timeouts};
 
 /// The FakeGpt event-stream decoder, for this project's benchmarks, fuzz

@@ -21,6 +21,18 @@ pub struct Counter {
     pub value: u64,
 }
 
+/// A gauge a provider reports, for metrics (e.g. whether its shared store
+/// answers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gauge {
+    /// Its name in `snake_case`, without a prefix (e.g. `store_up`).
+    pub name: &'static str,
+    /// What it measures, in a few words.
+    pub help: &'static str,
+    /// Its value now.
+    pub value: i64,
+}
+
 /// A chat backend: a request in, an [`Answer`] out.
 ///
 /// Object-safe, so servers hold providers as `Arc<dyn Provider>` and need
@@ -49,5 +61,20 @@ pub trait Provider: Send + Sync {
     /// none.
     fn counters(&self) -> Vec<Counter> {
         Vec::new()
+    }
+
+    /// Gauges for metrics; the same names every time. The default has none.
+    fn gauges(&self) -> Vec<Gauge> {
+        Vec::new()
+    }
+
+    /// What is impaired now while requests are still served (e.g. a shared
+    /// store that does not answer, so that the session is this process's
+    /// own); `None` when nothing is. As of the last contact: [`ready`]
+    /// refreshes it.
+    ///
+    /// [`ready`]: Provider::ready
+    fn degraded(&self) -> Option<String> {
+        None
     }
 }

@@ -202,7 +202,7 @@ impl FakeGptBuilder {
         Ok(FakeGpt {
             inner: Arc::new(Inner {
                 base: base.as_str().trim_end_matches('/').to_owned(),
-                session,
+                session: Arc::new(session),
                 clients,
                 settings: Settings {
                     proxy: self.proxy,

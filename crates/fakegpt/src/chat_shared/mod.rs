@@ -37,7 +37,7 @@ pub use store::{SessionSummary, Store};
 use crate::answer::{Answer, Chunk};
 use crate::error::{Error, ErrorKind, TimeoutKind};
 use crate::prompt::format_prompt;
-use crate::provider::{BoxFuture, Counter, Provider};
+use crate::provider::{BoxFuture, Counter, Gauge, Provider};
 use crate::request::{ChatRequest, RetryPolicy, Timeouts};
 use session::{AccessToken, Session};
 use step::Step;
@@ -52,7 +52,7 @@ pub struct FakeGpt {
 #[derive(Debug)]
 struct Inner {
     base: String,
-    session: Session,
+    session: Arc<Session>,
     clients: http::Clients,
     settings: Settings,
 }
@@ -312,7 +312,12 @@ impl Provider for FakeGpt {
 
     fn ready(&self) -> BoxFuture<Result<(), Error>> {
         let this = self.clone();
-        Box::pin(async move { this.ensure_session().await })
+        Box::pin(async move {
+            // A store that does not answer degrades the service, it does
+            // not stop it: the outcome shows in `degraded`.
+            let _ = this.inner.session.ping_store().await;
+            this.ensure_session().await
+        })
     }
 
     fn counters(&self) -> Vec<Counter> {
@@ -321,6 +326,21 @@ impl Provider for FakeGpt {
             help: "Upstream logins made since start",
             value: self.logins(),
         }]
+    }
+
+    fn gauges(&self) -> Vec<Gauge> {
+        vec![Gauge {
+            name: "store_up",
+            help: "Whether the session store answered its last call (1) or not (0)",
+            value: i64::from(self.inner.session.store_up()),
+        }]
+    }
+
+    fn degraded(&self) -> Option<String> {
+        (!self.inner.session.store_up()).then(|| {
+            "the session store is unavailable: this instance carries on with its own session"
+                .to_owned()
+        })
     }
 }
 

@@ -244,6 +244,15 @@ impl Backend {
         }
     }
 
+    /// Asks the store whether it answers.
+    pub async fn ping(&self) -> Result<(), Error> {
+        match self {
+            Backend::Memory => Ok(()),
+            Backend::File(file) => file.read().await.map(|_| ()),
+            Backend::Redis(redis) => redis.ping().await,
+        }
+    }
+
     /// Takes the login lock, waiting at most `wait` for its holder.
     pub async fn lock(&self, wait: Duration) -> Result<Option<Guard>, Error> {
         match self {

@@ -10,6 +10,7 @@
 //! | `PREFIX v1:{H}:lock` | string | the login lock: its owner's random token, with an expiry |
 //! | `PREFIX v1:{H}:passwords` | hash | account → session password |
 //! | `PREFIX v1:{H}:cooldowns` | hash | account → cooling down until (Unix ms) |
+//! | `PREFIX v1:{H}:backoff` | string | after failed logins: none before (JSON), expiring then |
 //!
 //! Every command is bounded by [`OP_TIMEOUT`]: a slow or absent Redis
 //! fails the call quickly and the session carries on in the process.
@@ -22,14 +23,48 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands as _;
 
-use super::record::{Record, SavedSession};
+use super::record::{Backoff, Record, SavedSession};
 use crate::error::{Error, ErrorKind};
 
 /// The longest any one Redis command may take.
 pub const OP_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// How long the login lock lasts if its holder dies: longer than a login.
-const LOCK_TTL: Duration = Duration::from_secs(60);
+/// How long the login lock lasts if its holder dies. Its holder renews it
+/// every third of that while it logs in, so a login may take longer.
+const LOCK_TTL: Duration = Duration::from_secs(10);
+
+/// Renews the lock only if this owner holds it.
+const RENEW: &str = r"
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0";
+
+/// Sets the session unless the kept one has the same or a higher version
+/// (ARGV: the session's JSON, its version); says whether it was set.
+const SAVE_SESSION: &str = r"
+local kept = redis.call('get', KEYS[1])
+if kept then
+  local ok, decoded = pcall(cjson.decode, kept)
+  if ok and type(decoded) == 'table' and (tonumber(decoded.version) or 0) >= tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('set', KEYS[1], ARGV[1])
+return 1";
+
+/// Sets the login backoff unless the kept one lasts longer (ARGV: its JSON,
+/// its deadline in Unix ms, its duration in ms).
+const EXTEND_BACKOFF: &str = r"
+local kept = redis.call('get', KEYS[1])
+if kept then
+  local ok, decoded = pcall(cjson.decode, kept)
+  if ok and type(decoded) == 'table' and (tonumber(decoded.until_ms) or 0) >= tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1";
 
 /// Deletes the lock only if this owner holds it.
 const UNLOCK: &str = r"
@@ -41,8 +76,11 @@ return 0";
 /// Deletes the session only if it still holds the rejected token.
 const DROP_REJECTED: &str = r"
 local kept = redis.call('get', KEYS[1])
-if kept and cjson.decode(kept).access_token == ARGV[1] then
-  return redis.call('del', KEYS[1])
+if kept then
+  local ok, decoded = pcall(cjson.decode, kept)
+  if ok and type(decoded) == 'table' and decoded.access_token == ARGV[1] then
+    return redis.call('del', KEYS[1])
+  end
 end
 return 0";
 
@@ -72,6 +110,7 @@ pub struct RedisStore {
     lock: String,
     passwords: String,
     cooldowns: String,
+    backoff: String,
     upstream: String,
 }
 
@@ -83,16 +122,35 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-/// The login lock in Redis, released (by its owner only) when dropped.
+/// The login lock in Redis, renewed while held and released (by its owner
+/// only) when dropped.
 #[derive(Debug)]
 pub struct RedisLock {
     connection: ConnectionManager,
     key: String,
     owner: String,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+/// Renews the lock every third of its time to live, until aborted.
+fn renew(mut connection: ConnectionManager, key: String, owner: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let script = redis::Script::new(RENEW);
+        let ttl = u64::try_from(LOCK_TTL.as_millis()).unwrap_or(u64::MAX);
+        loop {
+            tokio::time::sleep(LOCK_TTL / 3).await;
+            let mut invocation = script.key(&key);
+            invocation.arg(&owner).arg(ttl);
+            if let Err(err) = bounded(invocation.invoke_async::<i64>(&mut connection)).await {
+                tracing::debug!(%err, "the login lock could not be renewed");
+            }
+        }
+    })
 }
 
 impl Drop for RedisLock {
     fn drop(&mut self) {
+        self.renewal.abort();
         let (mut connection, key, owner) = (
             self.connection.clone(),
             std::mem::take(&mut self.key),
@@ -141,6 +199,7 @@ impl RedisStore {
             lock: key("lock"),
             passwords: key("passwords"),
             cooldowns: key("cooldowns"),
+            backoff: key("backoff"),
             upstream,
         })
     }
@@ -181,19 +240,30 @@ impl RedisStore {
         outcome
     }
 
-    /// Reads the session, passwords and cooldowns.
+    /// Asks Redis whether it answers.
+    pub async fn ping(&self) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let _: String = self
+            .run(redis::cmd("PING").query_async(&mut connection))
+            .await?;
+        Ok(())
+    }
+
+    /// Reads the session, passwords, cooldowns and login backoff.
     pub async fn read(&self) -> Result<Record, Error> {
         let mut connection = self.connection.clone();
-        let (session, passwords, cooldowns): (
+        let (session, passwords, cooldowns, backoff): (
             Option<String>,
             BTreeMap<String, String>,
             BTreeMap<String, u64>,
+            Option<String>,
         ) = self
             .run(
                 redis::pipe()
                     .get(&self.session)
                     .hgetall(&self.passwords)
                     .hgetall(&self.cooldowns)
+                    .get(&self.backoff)
                     .query_async(&mut connection),
             )
             .await?;
@@ -201,29 +271,47 @@ impl RedisStore {
         record.session = session.and_then(|json| serde_json::from_str::<SavedSession>(&json).ok());
         record.passwords = passwords;
         record.merge_cooldowns(&cooldowns);
+        record.backoff = backoff
+            .and_then(|json| serde_json::from_str::<Backoff>(&json).ok())
+            .filter(|backoff| !backoff.left().is_zero());
         Ok(record)
     }
 
-    /// Writes the record's session (if it has one), passwords and
-    /// cooldowns (each only ever extended).
+    /// Writes the record: its session if it has one (unless the kept one
+    /// is as new or newer), its passwords, cooldowns and backoff (each only
+    /// ever extended); a session clears the backoff.
     pub async fn write(&self, record: &Record) -> Result<(), Error> {
         let mut connection = self.connection.clone();
+        if let Some(session) = &record.session {
+            let script = redis::Script::new(SAVE_SESSION);
+            let mut invocation = script.key(&self.session);
+            invocation.arg(encode(session)?).arg(session.version);
+            self.run(invocation.invoke_async::<i64>(&mut connection))
+                .await?;
+        }
         let mut pipe = redis::pipe();
         pipe.atomic();
-        if let Some(session) = &record.session {
-            let json = serde_json::to_string(session).map_err(|e| {
-                Error::new(
-                    ErrorKind::Config,
-                    format!("could not encode the session: {e}"),
-                )
-            })?;
-            pipe.set(&self.session, json).ignore();
-        }
         if !record.passwords.is_empty() {
             let pairs: Vec<(&String, &String)> = record.passwords.iter().collect();
             pipe.hset_multiple(&self.passwords, &pairs).ignore();
         }
+        if record.session.is_some() && record.backoff.is_none() {
+            pipe.del(&self.backoff).ignore();
+        }
         self.run(pipe.query_async::<()>(&mut connection)).await?;
+        if let Some(backoff) = &record.backoff {
+            let left = u64::try_from(backoff.left().as_millis()).unwrap_or(u64::MAX);
+            if left > 0 {
+                let script = redis::Script::new(EXTEND_BACKOFF);
+                let mut invocation = script.key(&self.backoff);
+                invocation
+                    .arg(encode(backoff)?)
+                    .arg(backoff.until_ms)
+                    .arg(left);
+                self.run(invocation.invoke_async::<i64>(&mut connection))
+                    .await?;
+            }
+        }
         if !record.cooldowns.is_empty() {
             let script = redis::Script::new(EXTEND_COOLDOWNS);
             let mut invocation = script.key(&self.cooldowns);
@@ -256,6 +344,7 @@ impl RedisStore {
                 .await?;
             if taken.is_some() {
                 return Ok(RedisLock {
+                    renewal: renew(connection.clone(), self.lock.clone(), owner.clone()),
                     connection,
                     key: self.lock.clone(),
                     owner,
@@ -294,10 +383,17 @@ impl RedisStore {
         let mut connection = self.connection.clone();
         let removed: i64 = self.run(connection.del(&self.session)).await?;
         let () = self
-            .run(connection.del(&[&self.passwords, &self.cooldowns]))
+            .run(connection.del(&[&self.passwords, &self.cooldowns, &self.backoff]))
             .await?;
         Ok(removed > 0)
     }
+}
+
+/// A value as the JSON kept in Redis.
+fn encode(value: &impl serde::Serialize) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| {
+        Error::new(ErrorKind::Config, format!("could not encode for the store: {e}"))
+    })
 }
 
 /// Runs one Redis call within [`OP_TIMEOUT`], its error made ours (no URL,

@@ -24,6 +24,7 @@ fn with_session(upstream: &str) -> Record {
         access_token: "secret-token".into(),
         cookies: [("sid".to_owned(), "c00kie".to_owned())].into(),
         logged_in_at_ms: 1_700_000_000_000,
+        version: 3,
     });
     record.passwords.insert("acc-1".into(), "pw12345678".into());
     record
