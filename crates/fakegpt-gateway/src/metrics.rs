@@ -112,7 +112,11 @@ pub async fn render(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         let value = i64::try_from(c.value).unwrap_or(i64::MAX);
         (c.name, value)
     });
-    let gauges = state.provider.gauges().into_iter().map(|g| (g.name, g.value));
+    let gauges = state
+        .provider
+        .gauges()
+        .into_iter()
+        .map(|g| (g.name, g.value));
     for (name, value) in counters.chain(gauges) {
         if let Some((_, gauge)) = state.metrics.provider.iter().find(|(n, _)| *n == name) {
             gauge.set(value);

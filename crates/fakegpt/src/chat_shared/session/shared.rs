@@ -84,10 +84,7 @@ impl Session {
     /// its session unless it is the one this process saw rejected. `None`
     /// when there is no session to take up and a login may run; an error
     /// when another process's failed logins hold the next one back.
-    pub(super) async fn take_up(
-        &self,
-        slot: &mut Slot,
-    ) -> Option<Result<AccessToken, Error>> {
+    pub(super) async fn take_up(&self, slot: &mut Slot) -> Option<Result<AccessToken, Error>> {
         let record = self
             .read()
             .await
@@ -148,7 +145,12 @@ impl Session {
                 .map(|at| at.saturating_duration_since(Instant::now()))
                 .unwrap_or_default();
             let ours = Backoff::after(failure, slot.failures, left);
-            if !left.is_zero() && record.backoff.as_ref().is_none_or(|b| b.until_ms < ours.until_ms) {
+            if !left.is_zero()
+                && record
+                    .backoff
+                    .as_ref()
+                    .is_none_or(|b| b.until_ms < ours.until_ms)
+            {
                 record.backoff = Some(ours);
             }
         }
@@ -235,7 +237,11 @@ impl Session {
         let Ok(mut record) = self.read().await else {
             return;
         };
-        if record.session.as_ref().is_some_and(|s| s.version >= ours.version) {
+        if record
+            .session
+            .as_ref()
+            .is_some_and(|s| s.version >= ours.version)
+        {
             return;
         }
         record.session = Some(ours);

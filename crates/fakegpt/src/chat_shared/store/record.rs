@@ -73,9 +73,8 @@ impl Backoff {
     /// holding for `wait`.
     pub fn after(error: &Error, failures: u32, wait: Duration) -> Backoff {
         Backoff {
-            until_ms: unix_ms(SystemTime::now()).saturating_add(
-                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-            ),
+            until_ms: unix_ms(SystemTime::now())
+                .saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)),
             failures,
             kind: format!("{:?}", error.kind()),
             message: error.message().to_owned(),

@@ -133,7 +133,11 @@ pub struct RedisLock {
 }
 
 /// Renews the lock every third of its time to live, until aborted.
-fn renew(mut connection: ConnectionManager, key: String, owner: String) -> tokio::task::JoinHandle<()> {
+fn renew(
+    mut connection: ConnectionManager,
+    key: String,
+    owner: String,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let script = redis::Script::new(RENEW);
         let ttl = u64::try_from(LOCK_TTL.as_millis()).unwrap_or(u64::MAX);
@@ -252,12 +256,7 @@ impl RedisStore {
     /// Reads the session, passwords, cooldowns and login backoff.
     pub async fn read(&self) -> Result<Record, Error> {
         let mut connection = self.connection.clone();
-        let (session, passwords, cooldowns, backoff): (
-            Option<String>,
-            BTreeMap<String, String>,
-            BTreeMap<String, u64>,
-            Option<String>,
-        ) = self
+        let (session, passwords, cooldowns, backoff): Keys = self
             .run(
                 redis::pipe()
                     .get(&self.session)
@@ -389,10 +388,22 @@ impl RedisStore {
     }
 }
 
+/// What [`RedisStore::read`] gets: the session, passwords, cooldowns and
+/// backoff as Redis holds them.
+type Keys = (
+    Option<String>,
+    BTreeMap<String, String>,
+    BTreeMap<String, u64>,
+    Option<String>,
+);
+
 /// A value as the JSON kept in Redis.
 fn encode(value: &impl serde::Serialize) -> Result<String, Error> {
     serde_json::to_string(value).map_err(|e| {
-        Error::new(ErrorKind::Config, format!("could not encode for the store: {e}"))
+        Error::new(
+            ErrorKind::Config,
+            format!("could not encode for the store: {e}"),
+        )
     })
 }
 
