@@ -1,6 +1,7 @@
 //! The file store against the emulator over loopback HTTP: providers that
 //! share a store directory, as separate `fakegpt chat` processes do, make
-//! one login between them and take up each other's session.
+//! one login between them and take up each other's session. (Redis: see
+//! `fleet.rs`.)
 
 #![allow(
     clippy::unwrap_used,
@@ -11,7 +12,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
 
-use fakegpt::{ChatRequest, FakeGpt, Message, Store};
+use fakegpt::Store;
 use fakegpt_upstream::{Config, Emulator};
 
 /// A fresh store directory, removed when dropped.
@@ -46,18 +47,9 @@ impl Drop for Dir {
     }
 }
 
-fn provider(upstream: &Emulator, store: Store) -> FakeGpt {
-    FakeGpt::builder()
-        .base_url(upstream.url())
-        .store(store)
-        .build()
-        .unwrap()
-}
-
-async fn ask(provider: &FakeGpt, prompt: &str) -> String {
-    let request = ChatRequest::new("gpt-3.5-turbo", vec![Message::user(prompt)]);
-    provider.chat(request).await.unwrap().text().await.unwrap()
-}
+#[path = "support/asking.rs"]
+mod asking;
+use asking::{ask, provider};
 
 #[tokio::test]
 async fn ten_providers_one_after_another_make_one_login() {
@@ -201,98 +193,4 @@ async fn a_store_that_cannot_be_written_degrades_to_memory() {
         "the session lives on in memory"
     );
     std::fs::remove_file(&dir.0).unwrap();
-}
-
-#[path = "support/redis_server.rs"]
-mod redis_server;
-
-fn redis_store(server: &redis_server::RedisServer) -> Store {
-    server.url().parse().unwrap()
-}
-
-#[tokio::test]
-async fn providers_sharing_redis_make_one_login_and_renew_once() {
-    let redis = redis_server::RedisServer::start();
-    let upstream = Emulator::start(Config {
-        token_expires_after: Some(12),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
-    // Five "instances" with first requests at once, two each.
-    let providers: Vec<FakeGpt> = (0..5)
-        .map(|_| provider(&upstream, redis_store(&redis)))
-        .collect();
-    let tasks: Vec<_> = (0..10)
-        .map(|i| {
-            let provider = providers[i % 5].clone();
-            tokio::spawn(async move { ask(&provider, &format!("q{i}")).await })
-        })
-        .collect();
-    for (i, task) in tasks.into_iter().enumerate() {
-        assert_eq!(task.await.unwrap(), upstream.reply_for(&format!("q{i}")));
-    }
-    assert_eq!(upstream.counters().logins, 1, "{:?}", upstream.counters());
-    // The token lasts 12 conversations: the next ones are refused once,
-    // on two instances at once, and renewed once for all.
-    ask(&providers[0], "12").await;
-    ask(&providers[1], "13").await;
-    let (a, b) = tokio::join!(ask(&providers[2], "14"), ask(&providers[3], "15"));
-    assert_eq!((a, b), (upstream.reply_for("14"), upstream.reply_for("15")));
-    ask(&providers[4], "16").await;
-    assert_eq!(upstream.counters().logins, 2, "{:?}", upstream.counters());
-    // What is kept, without secrets; the URL's password never shown.
-    let summary = redis_store(&redis)
-        .summary(&upstream.url())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(summary.account.starts_with("shared-account-"));
-    assert!(redis_store(&redis).clear(&upstream.url()).await.unwrap());
-}
-
-#[tokio::test]
-async fn a_redis_that_goes_away_degrades_service_and_does_not_stop_it() {
-    let mut redis = redis_server::RedisServer::start();
-    let upstream = Emulator::start(Config::default()).await.unwrap();
-    let first = provider(&upstream, redis_store(&redis));
-    ask(&first, "before").await;
-    redis.kill();
-    // The process keeps its session: no new login.
-    assert_eq!(ask(&first, "during").await, upstream.reply_for("during"));
-    assert_eq!(upstream.counters().logins, 1);
-    // A new instance with Redis gone logs in on its own.
-    let fresh = provider(&upstream, redis_store(&redis));
-    assert_eq!(ask(&fresh, "fresh").await, upstream.reply_for("fresh"));
-    assert_eq!(upstream.counters().logins, 2);
-}
-
-#[test]
-fn a_redis_url_is_shown_without_its_password() {
-    let store: Store = "redis://user:s3cret@127.0.0.1:6379/2".parse().unwrap();
-    assert!(!store.to_string().contains("s3cret"), "{store}");
-    assert!(!format!("{store:?}").contains("s3cret"));
-    let err = "nope://user:s3cret@x".parse::<Store>().unwrap_err();
-    assert!(!err.to_string().contains("s3cret"), "{err}");
-}
-
-#[tokio::test]
-async fn a_frozen_redis_is_waited_on_once_then_left_alone_until_it_is_back() {
-    let redis = redis_server::RedisServer::start();
-    let upstream = Emulator::start(Config::default()).await.unwrap();
-    let first = provider(&upstream, redis_store(&redis));
-    ask(&first, "before").await;
-    redis.freeze();
-    // An instance without a session while Redis hangs: it gives up on
-    // Redis, logs in on its own, and answers.
-    let second = provider(&upstream, redis_store(&redis));
-    assert_eq!(ask(&second, "frozen").await, upstream.reply_for("frozen"));
-    assert_eq!(ask(&first, "still").await, upstream.reply_for("still"));
-    assert_eq!(upstream.counters().logins, 2);
-    redis.thaw();
-    // Back: after its rest, a third instance takes up the kept session.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let third = provider(&upstream, redis_store(&redis));
-    assert_eq!(ask(&third, "thawed").await, upstream.reply_for("thawed"));
-    assert_eq!(upstream.counters().logins, 2, "{:?}", upstream.counters());
 }

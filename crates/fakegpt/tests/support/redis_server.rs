@@ -20,6 +20,11 @@ impl RedisServer {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        RedisServer::on(port)
+    }
+
+    /// Starts one on `port`.
+    fn on(port: u16) -> RedisServer {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args([
@@ -85,6 +90,14 @@ impl RedisServer {
             .status()
             .expect("kill runs");
         assert!(status.success());
+    }
+
+    /// Stops it (as a crash would) and starts an empty one on the same port.
+    #[allow(dead_code, reason = "not every test restarts it")]
+    pub fn restart(&mut self) {
+        self.kill();
+        let fresh = RedisServer::on(self.port);
+        *self = fresh;
     }
 
     /// Stops it for good (as a crash would); a frozen one too.
