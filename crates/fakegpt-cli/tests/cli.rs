@@ -6,121 +6,14 @@
     reason = "tests: a failure must fail the test"
 )]
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Output, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 use fakegpt_upstream::{Config, Emulator, Fault};
 
-const BIN: &str = env!("CARGO_BIN_EXE_fakegpt");
+mod common;
 
-/// Runs a command to its end, killing it after 60 s so that a hang fails
-/// the test instead of stalling the suite.
-trait Bounded {
-    fn bounded(&mut self) -> Output;
-}
-
-impl Bounded for Command {
-    fn bounded(&mut self) -> Output {
-        let child = self
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let done = watchdog(child.id(), 60);
-        let output = child.wait_with_output().unwrap();
-        done.store(true, std::sync::atomic::Ordering::SeqCst);
-        output
-    }
-}
-
-/// Kills process `pid` after `seconds` unless the returned flag is set
-/// first, so that a hang fails a test instead of stalling the suite.
-fn watchdog(pid: u32, seconds: u64) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watching = std::sync::Arc::clone(&done);
-    std::thread::spawn(move || {
-        for _ in 0..seconds * 10 {
-            if watching.load(std::sync::atomic::Ordering::SeqCst) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-    });
-    done
-}
-
-/// Starts a `fakegpt` server command and reads the URL it prints first.
-trait SpawnServer {
-    fn spawn_server(&mut self) -> (std::process::Child, String);
-}
-
-impl SpawnServer for Command {
-    fn spawn_server(&mut self) -> (std::process::Child, String) {
-        let mut server = self.stdout(Stdio::piped()).spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(server.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line.trim().to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
-        (server, url)
-    }
-}
-
-/// A command with no inherited `FAKEGPT_*` settings.
-fn fakegpt() -> Command {
-    let mut command = Command::new(BIN);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("FAKEGPT_") {
-            command.env_remove(key);
-        }
-    }
-    // No config file of the machine's user either, and nothing written to
-    // its state directory (tests of the file store choose their own).
-    command.env("FAKEGPT_CONFIG", "/dev/null");
-    command.env("FAKEGPT_STORE", "memory");
-    command.stdin(Stdio::null());
-    command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
-
-/// Checks the one-line error contract (exit code 1) and returns stderr.
-fn one_line_failure(output: &Output) -> String {
-    one_line_error(output, 1)
-}
-
-/// Checks the one-line error contract with exit code `code` and returns
-/// stderr.
-fn one_line_error(output: &Output, code: i32) -> String {
-    assert_eq!(output.status.code(), Some(code), "{}", text(&output.stderr));
-    let stderr = text(&output.stderr);
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
-    assert!(
-        stderr.starts_with("fakegpt: ") && stderr.contains("(hint: "),
-        "{stderr:?}"
-    );
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"));
-    stderr
-}
-
-/// An emulator on a runtime of its own, alive while the value lives.
-struct Upstream {
-    emulator: Emulator,
-    _runtime: tokio::runtime::Runtime,
-}
-
-fn upstream(config: Config) -> Upstream {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let emulator = runtime.block_on(Emulator::start(config)).unwrap();
-    Upstream {
-        emulator,
-        _runtime: runtime,
-    }
-}
+use common::*;
 
 #[test]
 fn local_mode_streams_the_answer_to_stdout_only() {
@@ -824,62 +717,4 @@ fn session_show_and_clear_tell_what_is_kept_without_secrets() {
         .bounded();
     assert!(text(&cleared.stdout).starts_with("forgot the session for"));
     assert!(show(&state).starts_with("no session kept for"));
-}
-
-#[path = "../../fakegpt/tests/support/redis_server.rs"]
-mod redis_server;
-
-#[test]
-fn a_fleet_of_gateways_sharing_redis_makes_one_login() {
-    let redis = redis_server::RedisServer::start();
-    let up = upstream(Config::default());
-    let url = up.emulator.url();
-    let servers: Vec<_> = (0..3)
-        .map(|_| {
-            fakegpt()
-                .args(["serve", "--port", "0", "--base-url", &url])
-                .args(["--store", &redis.url(), "--store-prefix", "fleet-test:"])
-                .stderr(Stdio::null())
-                .spawn_server()
-        })
-        .collect();
-    let urls: Vec<String> = servers.iter().map(|(_, url)| url.clone()).collect();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let requests = (0..60).map(|i| {
-            let (client, url) = (client.clone(), urls[i % 3].clone());
-            async move {
-                let response = client
-                    .post(format!("{url}/v1/chat/completions"))
-                    .json(&serde_json::json!({"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": format!("q{i}")}]}))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 200);
-                let body: serde_json::Value = response.json().await.unwrap();
-                body["choices"][0]["message"]["content"].as_str().unwrap().to_owned()
-            }
-        });
-        let answers = futures_util::future::join_all(requests).await;
-        for (i, answer) in answers.iter().enumerate() {
-            assert_eq!(answer, &up.emulator.reply_for(&format!("q{i}")));
-        }
-    });
-    assert_eq!(
-        up.emulator.counters().logins,
-        1,
-        "{:?}",
-        up.emulator.counters()
-    );
-    assert!(
-        redis
-            .command("KEYS fleet-test:*")
-            .is_some_and(|r| r.contains("session")),
-        "the keys carry the prefix"
-    );
-    for (mut server, _) in servers {
-        let _ = server.kill();
-        let _ = server.wait();
-    }
 }
