@@ -71,6 +71,22 @@ pub fn parse_store(spec: &str) -> Result<fakegpt::Store, String> {
         .map_err(|e: fakegpt::Error| e.message().to_owned())
 }
 
+/// Parses a rate per minute: `N/min`, `N/m` or `N`, N at least 1.
+pub fn parse_rate(spec: &str) -> Result<u32, String> {
+    let spec = spec.trim();
+    let count = spec
+        .strip_suffix("/min")
+        .or_else(|| spec.strip_suffix("/m"))
+        .unwrap_or(spec)
+        .trim();
+    match count.parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "{spec:?} is not a rate: expected N/min with N at least 1, e.g. 60/min"
+        )),
+    }
+}
+
 /// `fakegpt bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -310,6 +326,18 @@ pub struct ServeArgs {
     /// The most chat requests in flight; more get 429.
     #[arg(long, env = "FAKEGPT_MAX_CONCURRENCY", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrency: u32,
+
+    /// The most chat requests in flight across every instance sharing the
+    /// Redis store (--store redis://…); more get 429. A crashed instance's
+    /// slots come back within 15 s.
+    #[arg(long, env = "FAKEGPT_MAX_CONCURRENCY_GLOBAL", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrency_global: Option<u32>,
+
+    /// The most chat requests per API key in any minute, as N/min (or N);
+    /// more get 429 with Retry-After. Counted across the fleet with a Redis
+    /// store, by each instance without one.
+    #[arg(long, env = "FAKEGPT_KEY_RATE_LIMIT", value_name = "N/min", value_parser = parse_rate)]
+    pub key_rate_limit: Option<u32>,
 
     /// An origin browsers may call the API from (`*` for any); repeat for
     /// several. CORS is off without one.

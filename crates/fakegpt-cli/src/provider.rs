@@ -14,6 +14,24 @@ pub struct Upstream {
     pub emulator: Option<fakegpt_upstream::Emulator>,
 }
 
+/// The store `choice` asks for, or the command's default: the state
+/// directory for `chat` with a real upstream, memory otherwise.
+pub fn store_for(choice: &UpstreamChoice, command: &str) -> Store {
+    match &choice.store {
+        Some(Store::Redis { url, .. }) => Store::Redis {
+            url: url.clone(),
+            prefix: choice.store_prefix.clone(),
+        },
+        Some(store) => store.clone(),
+        // A session with an emulator of this process only is worth nothing later.
+        None if command == "chat" && !choice.local => Store::state_dir().unwrap_or_else(|err| {
+            tracing::debug!(%err, "keeping the session in memory");
+            Store::Memory
+        }),
+        None => Store::Memory,
+    }
+}
+
 /// Builds the provider for `choice` with `limits`; `command` names the
 /// subcommand for hints. Unusable settings are usage errors.
 pub async fn connect(
@@ -56,19 +74,7 @@ pub async fn connect(
     let base_url = emulator
         .as_ref()
         .map_or_else(|| choice.base_url.clone(), |e| e.url());
-    let store = match &choice.store {
-        Some(Store::Redis { url, .. }) => Store::Redis {
-            url: url.clone(),
-            prefix: choice.store_prefix.clone(),
-        },
-        Some(store) => store.clone(),
-        // A session with an emulator of this process only is worth nothing later.
-        None if command == "chat" && !choice.local => Store::state_dir().unwrap_or_else(|err| {
-            tracing::debug!(%err, "keeping the session in memory");
-            Store::Memory
-        }),
-        None => Store::Memory,
-    };
+    let store = store_for(choice, command);
     let provider = builder
         .base_url(base_url)
         .store(store)

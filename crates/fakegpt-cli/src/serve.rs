@@ -78,6 +78,24 @@ fn settings(args: &ServeArgs) -> Result<GatewayConfig, Failure> {
         .body_timeout(seconds("--body-timeout", args.body_timeout)?)
         .max_concurrency(args.max_concurrency as usize)
         .shutdown_grace(seconds("--shutdown-grace", args.shutdown_grace)?);
+    let store = crate::provider::store_for(&args.upstream, "serve");
+    match store.fleet() {
+        Ok(Some(fleet)) => builder = builder.fleet(fleet),
+        Ok(None) if args.max_concurrency_global.is_some() => {
+            return Err(Failure::usage(
+                "--max-concurrency-global counts across instances and needs a Redis store",
+                "add --store redis://HOST:PORT (the Redis the instances share)",
+            ));
+        }
+        Ok(None) => {}
+        Err(e) => return Err(Failure::usage(e.message().to_owned(), help)),
+    }
+    if let Some(max) = args.max_concurrency_global {
+        builder = builder.max_concurrency_global(max);
+    }
+    if let Some(per_minute) = args.key_rate_limit {
+        builder = builder.key_rate_limit(per_minute);
+    }
     for key in &args.api_keys {
         builder = builder.api_key(key);
     }

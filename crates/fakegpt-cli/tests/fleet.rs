@@ -381,3 +381,156 @@ fn login_refusals_are_not_multiplied_by_the_fleet() {
     assert!(counters.faults <= 3, "{counters:?}");
     assert_eq!(counters.logins, 0);
 }
+
+/// Asks `prompt` with the API key `key`: the status, `Retry-After` and the
+/// body.
+async fn ask_with_key(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    prompt: &str,
+) -> (u16, Option<u64>, serde_json::Value) {
+    let response = client
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({
+            "model": "gpt-3.5-turbo",
+            "messages": [{"role": "user", "content": prompt}],
+        }))
+        .send()
+        .await
+        .expect("every request ends within its bound");
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    (
+        status,
+        retry_after,
+        response.json().await.unwrap_or_default(),
+    )
+}
+
+#[test]
+fn a_fleet_wide_cap_and_key_rates_hold_across_instances() {
+    let mut redis = RedisServer::start();
+    // Answers that take about a second, so requests overlap.
+    let up = upstream(Config {
+        event_delay: Duration::from_millis(40),
+        ..Config::default()
+    });
+    let limits = [
+        "--max-concurrency-global",
+        "4",
+        "--key-rate-limit",
+        "25/min",
+        "--api-key",
+        "sk-cap,sk-rate,sk-other,sk-free",
+    ];
+    let mut fleet = Fleet::start(3, &up.emulator, &redis, &limits);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = client();
+        // Twelve at once over three instances: four slots fleet-wide.
+        let burst = |round: usize| {
+            let requests =
+                (0..12).map(|i| {
+                    let (client, url) = (client.clone(), fleet.url(i).to_owned());
+                    async move {
+                        ask_with_key(&client, &url, "sk-cap", &format!("cap {round} {i}")).await
+                    }
+                });
+            futures_util::future::join_all(requests)
+        };
+        for round in 0..2 {
+            let answers = burst(round).await;
+            let served = answers
+                .iter()
+                .filter(|(status, _, _)| *status == 200)
+                .count();
+            assert_eq!(served, 4, "{answers:?}");
+            for (status, retry_after, body) in &answers {
+                if *status != 200 {
+                    assert_eq!(*status, 429, "{body}");
+                    assert_eq!(body["error"]["code"], "concurrency_limit_exceeded");
+                    assert!(retry_after.is_some());
+                }
+            }
+        }
+        // Twenty-five a minute for one key, whichever instance counts it.
+        up.emulator
+            .state()
+            .update_config(|c| c.event_delay = Duration::ZERO);
+        let mut statuses = Vec::new();
+        for i in 0..29 {
+            let (status, retry_after, body) =
+                ask_with_key(&client, fleet.url(i), "sk-rate", &format!("rate {i}")).await;
+            if status == 429 {
+                assert_eq!(body["error"]["code"], "rate_limit_exceeded", "{body}");
+                assert!(
+                    retry_after.is_some_and(|s| (1..=60).contains(&s)),
+                    "{retry_after:?}"
+                );
+            }
+            statuses.push(status);
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            25,
+            "{statuses:?}"
+        );
+        assert!(statuses[25..].iter().all(|s| *s == 429), "{statuses:?}");
+        // Another key has its own minute.
+        let (status, _, _) = ask_with_key(&client, fleet.url(0), "sk-other", "other key").await;
+        assert_eq!(status, 200);
+
+        // An instance that dies holding slots: they come back when its
+        // leases expire.
+        up.emulator
+            .state()
+            .update_config(|c| c.event_delay = Duration::from_secs(5));
+        let held: Vec<_> = (0..4)
+            .map(|i| {
+                let (client, url) = (client.clone(), fleet.url(0).to_owned());
+                tokio::spawn(async move {
+                    ask_with_key(&client, &url, "sk-other", &format!("held {i}")).await
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (status, _, _) = ask_with_key(&client, fleet.url(1), "sk-other", "full").await;
+        assert_eq!(status, 429, "the four slots are held");
+        fleet.kill(0);
+        for task in held {
+            let _ = task.await;
+        }
+        up.emulator
+            .state()
+            .update_config(|c| c.event_delay = Duration::ZERO);
+        let deadline = Instant::now() + Duration::from_secs(25);
+        loop {
+            let (status, _, body) = ask_with_key(&client, fleet.url(1), "sk-free", "freed").await;
+            if status == 200 {
+                break;
+            }
+            assert_eq!(
+                body["error"]["code"], "concurrency_limit_exceeded",
+                "{body}"
+            );
+            assert!(
+                Instant::now() < deadline,
+                "the dead instance's slots never came back"
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+
+        // Redis gone: limits are this instance's own, service goes on.
+        redis.kill();
+        for i in 0..3 {
+            let (status, _, body) =
+                ask_with_key(&client, fleet.url(2), "sk-other", &format!("no redis {i}")).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    });
+}

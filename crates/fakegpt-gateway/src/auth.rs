@@ -1,5 +1,6 @@
 //! API keys: `Authorization: Bearer <key>` on every `/v1` route when keys
-//! are configured, compared in constant time.
+//! are configured, compared in constant time; the request then carries its
+//! [`ClientId`] for the rate limits.
 
 use std::sync::Arc;
 
@@ -10,16 +11,18 @@ use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
+use crate::limits::ClientId;
 use crate::state::AppState;
 
 /// Lets the request through only with a configured API key.
 pub async fn require_key(
     State(state): State<Arc<AppState>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let keys = &state.config.api_keys;
     if keys.is_empty() {
+        request.extensions_mut().insert(ClientId::anonymous());
         return next.run(request).await;
     }
     let presented = request
@@ -33,7 +36,11 @@ pub async fn require_key(
             "You didn't provide an API key. Send it in the Authorization header as `Bearer <key>`.",
         )
         .into_response(),
-        Some(key) if is_known(keys, key) => next.run(request).await,
+        Some(key) if is_known(keys, key) => {
+            let client = ClientId::of_key(key);
+            request.extensions_mut().insert(client);
+            next.run(request).await
+        }
         Some(_) => ApiError::unauthorized("Incorrect API key provided.").into_response(),
     }
 }

@@ -19,6 +19,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::error::ApiError;
+use crate::limits::{ClientId, FleetSlot};
 use crate::metrics::Metrics;
 use crate::observe::RequestId;
 use crate::openai::{
@@ -31,10 +32,12 @@ use crate::{tokens, validate};
 pub async fn completions(
     State(state): State<Arc<AppState>>,
     Extension(request_id): Extension<RequestId>,
+    client: Option<Extension<ClientId>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match run(state, request_id, &headers, body).await {
+    let client = client.map_or_else(ClientId::anonymous, |Extension(client)| client);
+    match run(state, request_id, &client, &headers, body).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     }
@@ -43,6 +46,7 @@ pub async fn completions(
 async fn run(
     state: Arc<AppState>,
     request_id: RequestId,
+    client: &ClientId,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -54,9 +58,14 @@ async fn run(
     }
     let bytes = read_body(headers, body, &state.config).await?;
     let chat = validate::chat_request(&bytes, &state.models)?;
+    state.limits.count(&state.config, client).await?;
     let permit = Arc::clone(&state.permits)
         .try_acquire_owned()
         .map_err(|_| ApiError::busy(state.config.max_concurrency))?;
+    let permit = Permit {
+        _here: permit,
+        _fleet: state.limits.lease(&state.config).await?,
+    };
     let prompt_tokens = tokens::prompt(&chat.messages, &chat.names);
     let request = ChatRequest::new(chat.upstream_model, chat.messages);
     Metrics::observe(&state.metrics.overhead, started.elapsed());
@@ -159,11 +168,18 @@ struct Reply {
     prompt_tokens: u64,
 }
 
+/// A request's places under the concurrency caps: this instance's and,
+/// when there is one, the fleet's; given back when dropped.
+struct Permit {
+    _here: tokio::sync::OwnedSemaphorePermit,
+    _fleet: FleetSlot,
+}
+
 /// What a streamed answer holds until it ends: its concurrency permit and
 /// its place in the in-flight gauge.
 struct Live {
     state: Arc<AppState>,
-    permit: tokio::sync::OwnedSemaphorePermit,
+    permit: Permit,
     upstream_started: Instant,
     request_id: RequestId,
 }

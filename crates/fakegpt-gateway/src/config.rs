@@ -27,6 +27,9 @@ pub struct GatewayConfig {
     pub(crate) cors_origins: Vec<String>,
     pub(crate) model_aliases: Vec<(String, String)>,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) fleet: Option<fakegpt::Fleet>,
+    pub(crate) max_concurrency_global: Option<u32>,
+    pub(crate) key_rate_limit: Option<u32>,
 }
 
 impl Default for GatewayConfig {
@@ -42,6 +45,9 @@ impl Default for GatewayConfig {
             cors_origins: Vec::new(),
             model_aliases: Vec::new(),
             shutdown_grace: Duration::from_secs(30),
+            fleet: None,
+            max_concurrency_global: None,
+            key_rate_limit: None,
         }
     }
 }
@@ -154,6 +160,29 @@ impl GatewayConfigBuilder {
         self
     }
 
+    /// Keeps the fleet-wide limits in `fleet` (the Redis the instances
+    /// share: [`fakegpt::Store::fleet`]).
+    pub fn fleet(mut self, fleet: fakegpt::Fleet) -> Self {
+        self.config.fleet = Some(fleet);
+        self
+    }
+
+    /// The most chat requests in flight across every instance sharing the
+    /// [`fleet`](Self::fleet) (429 above; at least 1). Each instance's own
+    /// [`max_concurrency`](Self::max_concurrency) holds too.
+    pub fn max_concurrency_global(mut self, max: u32) -> Self {
+        self.config.max_concurrency_global = Some(max);
+        self
+    }
+
+    /// The most chat requests per API key in any minute (429 with
+    /// `Retry-After` above; at least 1): counted across the fleet when there
+    /// is one, else by this instance.
+    pub fn key_rate_limit(mut self, per_minute: u32) -> Self {
+        self.config.key_rate_limit = Some(per_minute);
+        self
+    }
+
     /// Checks the settings.
     pub fn build(self) -> Result<GatewayConfig, ConfigError> {
         let config = self.config;
@@ -165,6 +194,21 @@ impl GatewayConfigBuilder {
         if config.max_concurrency == 0 {
             return Err(ConfigError::new(
                 "the concurrency limit must be at least 1 request",
+            ));
+        }
+        if config.max_concurrency_global == Some(0) {
+            return Err(ConfigError::new(
+                "the fleet-wide concurrency limit must be at least 1 request",
+            ));
+        }
+        if config.max_concurrency_global.is_some() && config.fleet.is_none() {
+            return Err(ConfigError::new(
+                "a fleet-wide concurrency limit needs a Redis store shared by the fleet",
+            ));
+        }
+        if config.key_rate_limit == Some(0) {
+            return Err(ConfigError::new(
+                "the key rate limit must be at least 1 request a minute",
             ));
         }
         if config.body_timeout.is_zero() {
@@ -207,6 +251,8 @@ mod tests {
             GatewayConfig::builder().cors_origin("example.com"),
             GatewayConfig::builder().cors_origin("https://example.com/path"),
             GatewayConfig::builder().model_alias(" ", "gpt-3.5-turbo"),
+            GatewayConfig::builder().max_concurrency_global(10),
+            GatewayConfig::builder().key_rate_limit(0),
         ] {
             assert!(bad.clone().build().is_err(), "{bad:?}");
         }

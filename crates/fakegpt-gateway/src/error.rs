@@ -144,6 +144,34 @@ impl ApiError {
         err
     }
 
+    /// 429: every slot of the fleet-wide concurrency cap is held.
+    pub fn fleet_busy(limit: u32) -> Self {
+        let mut err = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            format!("Too many requests in flight across the gateways (the limit is {limit}); retry shortly."),
+        );
+        err.code = Some("concurrency_limit_exceeded");
+        err.retry_after = Some(1);
+        err
+    }
+
+    /// 429: the API key made its requests' worth for this minute; it may
+    /// send the next after `wait`.
+    pub fn key_rate(per_minute: u32, wait: std::time::Duration) -> Self {
+        let seconds = wait.as_millis().div_ceil(1000).max(1);
+        let mut err = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            format!(
+                "Rate limit reached: {per_minute} requests per minute for this API key; retry in {seconds} s."
+            ),
+        );
+        err.code = Some("rate_limit_exceeded");
+        err.retry_after = Some(u64::try_from(seconds).unwrap_or(u64::MAX));
+        err
+    }
+
     /// 503: the gateway is shutting down or its upstream is not ready.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "server_error", message)

@@ -25,6 +25,7 @@ mod chat;
 mod config;
 mod error;
 mod health;
+mod limits;
 mod metrics;
 #[doc(hidden)]
 pub mod models;

@@ -23,6 +23,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Permits for requests in flight.
     pub permits: Arc<tokio::sync::Semaphore>,
+    /// The fleet-wide cap and the key rates.
+    pub limits: crate::limits::Limits,
     /// False once shutdown has begun.
     pub accepting: AtomicBool,
     /// Set when the shutdown grace period is over: requests still running
@@ -43,6 +45,7 @@ impl AppState {
             provider,
             models,
             permits: Arc::new(tokio::sync::Semaphore::new(config.max_concurrency)),
+            limits: crate::limits::Limits::default(),
             config,
             accepting: AtomicBool::new(true),
             cut: tokio::sync::watch::Sender::new(false),

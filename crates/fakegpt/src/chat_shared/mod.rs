@@ -32,7 +32,7 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 
 pub use builder::FakeGptBuilder;
-pub use store::{SessionSummary, Store};
+pub use store::{Fleet, Lease, SessionSummary, Store};
 
 use crate::answer::{Answer, Chunk};
 use crate::error::{Error, ErrorKind, TimeoutKind};

@@ -19,6 +19,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 pub use file::FileStore;
+pub use redis::{Fleet, Lease};
 
 use crate::error::{Error, ErrorKind};
 
@@ -90,6 +91,16 @@ impl Store {
             accounts_with_password: record.passwords.len(),
             location,
         }))
+    }
+
+    /// The limits that instances sharing this store keep together (a
+    /// concurrency cap, request rates per client): only a Redis store can
+    /// keep them; `None` for the others.
+    pub fn fleet(&self) -> Result<Option<Fleet>, Error> {
+        match self {
+            Store::Redis { url, prefix } => Ok(Some(Fleet::open(url, prefix)?)),
+            Store::Memory | Store::File { .. } => Ok(None),
+        }
     }
 
     /// Forgets everything kept for the upstream at `base_url` (session,

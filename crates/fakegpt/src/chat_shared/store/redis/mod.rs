@@ -12,22 +12,24 @@
 //! | `PREFIX v1:{H}:cooldowns` | hash | account → cooling down until (Unix ms) |
 //! | `PREFIX v1:{H}:backoff` | string | after failed logins: none before (JSON), expiring then |
 //!
-//! Every command is bounded by [`OP_TIMEOUT`]: a slow or absent Redis
+//! Every command is bounded by [`link::OP_TIMEOUT`]: a slow or absent Redis
 //! fails the call quickly and the session carries on in the process.
 
+mod fleet;
+mod link;
+
+pub use fleet::{Fleet, Lease};
+
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::AsyncCommands as _;
+
+use link::{bounded, Link};
 
 use super::record::{Backoff, Record, SavedSession};
 use crate::error::{Error, ErrorKind};
-
-/// The longest any one Redis command may take.
-pub const OP_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long the login lock lasts if its holder dies. Its holder renews it
 /// every third of that while it logs in, so a login may take longer.
@@ -95,17 +97,9 @@ for i = 1, #ARGV, 2 do
 end
 return 1";
 
-/// How long a Redis that failed is left alone before the next try: calls in
-/// between fail at once instead of waiting on it.
-const RETRY_AFTER: Duration = Duration::from_secs(2);
-
 /// One upstream's keys in a Redis database.
 pub struct RedisStore {
-    connection: ConnectionManager,
-    /// Whether the last command succeeded (a change is logged once).
-    up: AtomicBool,
-    /// No command before this, after a failure.
-    resting_until: Mutex<Option<tokio::time::Instant>>,
+    link: Link,
     session: String,
     lock: String,
     passwords: String,
@@ -175,30 +169,12 @@ impl RedisStore {
     /// The store at `url` (`redis://` or `rediss://`, user and password in
     /// it), keys under `prefix`. Connects lazily, and again after a loss.
     pub fn new(url: &str, prefix: &str, base_url: &str) -> Result<RedisStore, Error> {
-        let client = redis::Client::open(url).map_err(|e| {
-            Error::new(
-                ErrorKind::Config,
-                format!("invalid Redis URL: {}", e.category()),
-            )
-        })?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(OP_TIMEOUT))
-            .set_response_timeout(Some(OP_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let connection = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
-            Error::new(
-                ErrorKind::Config,
-                format!("could not set up Redis: {}", e.category()),
-            )
-        })?;
+        let link = Link::open(url, "store")?;
         let upstream = base_url.trim_end_matches('/').to_owned();
         let tag = super::file::upstream_hash(&upstream);
         let key = |name: &str| format!("{prefix}v1:{{{tag:016x}}}:{name}");
         Ok(RedisStore {
-            connection,
-            up: AtomicBool::new(true),
-            resting_until: Mutex::new(None),
+            link,
             session: key("session"),
             lock: key("lock"),
             passwords: key("passwords"),
@@ -208,46 +184,11 @@ impl RedisStore {
         })
     }
 
-    /// Runs one command within [`OP_TIMEOUT`]; after a failure, fails at
-    /// once for [`RETRY_AFTER`]. The first failure after a success is
-    /// logged as a warning, the first success after failures as news.
-    async fn run<T>(
-        &self,
-        call: impl std::future::Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, Error> {
-        let now = tokio::time::Instant::now();
-        let resting = *self.resting_until.lock().unwrap_or_else(|p| p.into_inner());
-        if resting.is_some_and(|until| now < until) {
-            return Err(Error::new(
-                ErrorKind::Connect,
-                "Redis is unavailable (resting before the next try)",
-            ));
-        }
-        let outcome = bounded(call).await;
-        match &outcome {
-            Ok(_) => {
-                if !self.up.swap(true, Ordering::Relaxed) {
-                    tracing::info!("the Redis store is back");
-                }
-            }
-            Err(err) => {
-                *self.resting_until.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(tokio::time::Instant::now() + RETRY_AFTER);
-                if self.up.swap(false, Ordering::Relaxed) {
-                    tracing::warn!(
-                        %err,
-                        "the Redis store is unavailable; carrying on with this instance's own session until it is back"
-                    );
-                }
-            }
-        }
-        outcome
-    }
-
     /// Asks Redis whether it answers.
     pub async fn ping(&self) -> Result<(), Error> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.link.connection();
         let _: String = self
+            .link
             .run(redis::cmd("PING").query_async(&mut connection))
             .await?;
         Ok(())
@@ -255,8 +196,9 @@ impl RedisStore {
 
     /// Reads the session, passwords, cooldowns and login backoff.
     pub async fn read(&self) -> Result<Record, Error> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.link.connection();
         let (session, passwords, cooldowns, backoff): Keys = self
+            .link
             .run(
                 redis::pipe()
                     .get(&self.session)
@@ -280,12 +222,13 @@ impl RedisStore {
     /// is as new or newer), its passwords, cooldowns and backoff (each only
     /// ever extended); a session clears the backoff.
     pub async fn write(&self, record: &Record) -> Result<(), Error> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.link.connection();
         if let Some(session) = &record.session {
             let script = redis::Script::new(SAVE_SESSION);
             let mut invocation = script.key(&self.session);
             invocation.arg(encode(session)?).arg(session.version);
-            self.run(invocation.invoke_async::<i64>(&mut connection))
+            self.link
+                .run(invocation.invoke_async::<i64>(&mut connection))
                 .await?;
         }
         let mut pipe = redis::pipe();
@@ -297,7 +240,9 @@ impl RedisStore {
         if record.session.is_some() && record.backoff.is_none() {
             pipe.del(&self.backoff).ignore();
         }
-        self.run(pipe.query_async::<()>(&mut connection)).await?;
+        self.link
+            .run(pipe.query_async::<()>(&mut connection))
+            .await?;
         if let Some(backoff) = &record.backoff {
             let left = u64::try_from(backoff.left().as_millis()).unwrap_or(u64::MAX);
             if left > 0 {
@@ -307,7 +252,8 @@ impl RedisStore {
                     .arg(encode(backoff)?)
                     .arg(backoff.until_ms)
                     .arg(left);
-                self.run(invocation.invoke_async::<i64>(&mut connection))
+                self.link
+                    .run(invocation.invoke_async::<i64>(&mut connection))
                     .await?;
             }
         }
@@ -317,7 +263,8 @@ impl RedisStore {
             for (account, until) in &record.cooldowns {
                 invocation.arg(account).arg(until);
             }
-            self.run(invocation.invoke_async::<i64>(&mut connection))
+            self.link
+                .run(invocation.invoke_async::<i64>(&mut connection))
                 .await?;
         }
         Ok(())
@@ -329,8 +276,9 @@ impl RedisStore {
         let deadline = tokio::time::Instant::now() + wait;
         let ttl = u64::try_from(LOCK_TTL.as_millis()).unwrap_or(u64::MAX);
         loop {
-            let mut connection = self.connection.clone();
+            let mut connection = self.link.connection();
             let taken: Option<String> = self
+                .link
                 .run(
                     redis::cmd("SET")
                         .arg(&self.lock)
@@ -367,11 +315,12 @@ impl RedisStore {
 
     /// Forgets the session if it still holds `rejected`.
     pub async fn drop_session(&self, rejected: &str) -> Result<(), Error> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.link.connection();
         let script = redis::Script::new(DROP_REJECTED);
         let mut invocation = script.key(&self.session);
         invocation.arg(rejected);
-        self.run(invocation.invoke_async::<i64>(&mut connection))
+        self.link
+            .run(invocation.invoke_async::<i64>(&mut connection))
             .await?;
         Ok(())
     }
@@ -379,9 +328,10 @@ impl RedisStore {
     /// Forgets everything kept for this upstream; says whether there was a
     /// session.
     pub async fn clear(&self) -> Result<bool, Error> {
-        let mut connection = self.connection.clone();
-        let removed: i64 = self.run(connection.del(&self.session)).await?;
+        let mut connection = self.link.connection();
+        let removed: i64 = self.link.run(connection.del(&self.session)).await?;
         let () = self
+            .link
             .run(connection.del(&[&self.passwords, &self.cooldowns, &self.backoff]))
             .await?;
         Ok(removed > 0)
@@ -405,26 +355,4 @@ fn encode(value: &impl serde::Serialize) -> Result<String, Error> {
             format!("could not encode for the store: {e}"),
         )
     })
-}
-
-/// Runs one Redis call within [`OP_TIMEOUT`], its error made ours (no URL,
-/// no password: only what kind of failure it was).
-async fn bounded<T>(
-    call: impl std::future::Future<Output = redis::RedisResult<T>>,
-) -> Result<T, Error> {
-    match tokio::time::timeout(OP_TIMEOUT, call).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(Error::new(
-            if err.is_timeout() {
-                ErrorKind::Timeout
-            } else {
-                ErrorKind::Connect
-            },
-            format!("Redis: {}", err.category()),
-        )),
-        Err(_) => Err(Error::new(
-            ErrorKind::Timeout,
-            format!("Redis did not answer within {} ms", OP_TIMEOUT.as_millis()),
-        )),
-    }
 }
