@@ -1,6 +1,8 @@
 //! Secrets never leak: whatever fails, the access token, the session
 //! cookie, the session password and the API key appear in no response,
-//! log line (at every level, from every crate), metric or error message.
+//! log line (at every level, from every crate), metric or error message —
+//! with the session kept in memory, in a file and in Redis (whose key
+//! names hold none either).
 
 #![allow(
     clippy::unwrap_used,
@@ -12,7 +14,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fakegpt::{FakeGpt, Provider};
+use fakegpt::{FakeGpt, Provider, Store};
 use fakegpt_gateway::{GatewayConfig, Running};
 use fakegpt_upstream::{Config, Emulator, Fault};
 use serde_json::json;
@@ -33,16 +35,12 @@ impl Write for Captured {
 
 const API_KEY: &str = "sk-gateway-secret-4242";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_secret_appears_anywhere_whatever_fails() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+#[path = "../../fakegpt/tests/support/redis_server.rs"]
+mod redis_server;
 
+/// Runs every failure through a gateway whose provider keeps its session
+/// in `store`; what clients saw, and the secrets the emulator handed out.
+async fn exercise(store: &Store) -> (String, Vec<String>) {
     let upstream = Emulator::start(Config {
         token_expires_after: Some(2),
         ..Config::default()
@@ -52,6 +50,7 @@ async fn no_secret_appears_anywhere_whatever_fails() {
     let provider: Arc<dyn Provider> = Arc::new(
         FakeGpt::builder()
             .base_url(upstream.url())
+            .store(store.clone())
             .login_backoff(Duration::ZERO, Duration::ZERO)
             .retry(fakegpt::RetryPolicy::NONE)
             .timeouts(fakegpt::Timeouts {
@@ -61,7 +60,13 @@ async fn no_secret_appears_anywhere_whatever_fails() {
             .build()
             .unwrap(),
     );
-    let config = GatewayConfig::builder().api_key(API_KEY).build().unwrap();
+    let mut config = GatewayConfig::builder()
+        .api_key(API_KEY)
+        .key_rate_limit(1000);
+    if let Some(fleet) = store.fleet().unwrap() {
+        config = config.fleet(fleet).max_concurrency_global(100);
+    }
+    let config = config.build().unwrap();
     let gateway = Running::start(provider, config).await.unwrap();
     let url = gateway.url.clone();
 
@@ -134,6 +139,12 @@ async fn no_secret_appears_anywhere_whatever_fails() {
         seen.push_str(&response.text().await.unwrap());
     }
 
+    // What the store tells about itself.
+    seen.push_str(&format!(
+        "{store} {store:?} {:?}\n",
+        store.summary(&upstream.url()).await
+    ));
+
     // What the emulator knows to be secret.
     let mut secrets = vec![API_KEY.to_owned()];
     for request in upstream.state().recorded() {
@@ -174,6 +185,37 @@ async fn no_secret_appears_anywhere_whatever_fails() {
         secrets.len(),
         counters.logins
     );
+
+    (seen, secrets)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_appears_anywhere_whatever_fails() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
+
+    let dir = std::env::temp_dir().join(format!("fakegpt-secrets-{}", std::process::id()));
+    let redis = redis_server::RedisServer::start();
+    let mut seen = String::new();
+    let mut secrets = Vec::new();
+    for store in [
+        Store::Memory,
+        Store::File { dir: dir.clone() },
+        redis.url().parse().unwrap(),
+    ] {
+        let (shown, handed_out) = exercise(&store).await;
+        seen.push_str(&shown);
+        secrets.extend(handed_out);
+    }
+    // Redis holds secrets in its values (it must be private), never in its
+    // key names: those show in monitoring tools.
+    seen.push_str(&redis.command("KEYS *").unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
 
     let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(
