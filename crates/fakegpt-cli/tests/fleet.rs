@@ -175,6 +175,45 @@ fn a_fleet_of_gateways_sharing_redis_makes_one_login() {
 }
 
 #[test]
+fn a_gateway_started_while_redis_is_down_serves_degraded_and_joins_when_it_is_back() {
+    let mut redis = RedisServer::start();
+    redis.kill();
+    let up = upstream(Config::default());
+    let fleet = Fleet::start(1, &up.emulator, &redis, &[]);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = client();
+        let (status, body) = ask(&client, fleet.url(0), "alone").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(readiness(&client, fleet.url(0)).await, "degraded");
+        assert_eq!(store_up(&client, fleet.url(0)).await, 0);
+        redis.restart();
+        converged(&fleet, 1, &up.emulator).await;
+        // It wrote its session back: a newcomer takes it up.
+        eventually(
+            Duration::from_secs(10),
+            "the session is in Redis",
+            || async {
+                redis
+                    .command("KEYS fleet-test:*:session")
+                    .is_some_and(|r| r.contains(":session"))
+            },
+        )
+        .await;
+    });
+    let newcomer = Fleet::start(1, &up.emulator, &redis, &[]);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let (status, _) = ask(&client(), newcomer.url(0), "newcomer").await;
+        assert_eq!(status, 200);
+    });
+    assert_eq!(
+        up.emulator.counters().logins,
+        1,
+        "{:?}",
+        up.emulator.counters()
+    );
+}
+
+#[test]
 fn a_lock_holder_killed_mid_login_is_replaced_once_its_lock_expires() {
     let redis = RedisServer::start();
     let up = upstream(Config {

@@ -13,6 +13,8 @@
 //!   status of each kind of provider failure;
 //! - `auth`, `health`, `metrics`, `observe`: keys, probes, Prometheus,
 //!   request ids and access logs;
+//! - `limits`: the fleet-wide concurrency cap and the per-key request
+//!   rates (in the shared Redis when there is one);
 //! - `tokens`: `usage` with the real `cl100k_base` encoding;
 //! - `config`: [`GatewayConfig`], checked when built.
 //!

@@ -3,6 +3,8 @@
 //! Everything about that service stays in here:
 //! - [`session`]: the access token and cookie jar every request shares, with
 //!   single-flight login, login backoff and account cooldowns;
+//! - [`store`]: where the session outlives a request or a process (memory,
+//!   a file, Redis), and the limits a fleet sharing Redis keeps together;
 //! - [`login`]: the three-step login flow;
 //! - [`conversation`]: the chat request and its event stream;
 //! - [`decode`]: the event-stream decoder (bytes → lines → events →
