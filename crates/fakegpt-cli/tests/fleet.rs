@@ -18,8 +18,12 @@ use std::time::{Duration, Instant};
 use common::*;
 use fakegpt_upstream::{Config, Emulator, Fault};
 
+#[path = "../../fakegpt/tests/support/recorded.rs"]
+mod recorded;
 #[path = "../../fakegpt/tests/support/redis_server.rs"]
 mod redis_server;
+
+use recorded::last_token;
 
 use redis_server::RedisServer;
 
@@ -73,17 +77,41 @@ fn client() -> reqwest::Client {
 
 /// Asks `prompt` of the gateway at `url`: the status and the body.
 async fn ask(client: &reqwest::Client, url: &str, prompt: &str) -> (u16, serde_json::Value) {
-    let response = client
+    let (status, _, body) = send(client, url, None, prompt).await;
+    (status, body)
+}
+
+/// Asks `prompt` of the gateway at `url`, with the API key `key` if any:
+/// the status, `Retry-After` and the body.
+async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    key: Option<&str>,
+    prompt: &str,
+) -> (u16, Option<u64>, serde_json::Value) {
+    let mut request = client
         .post(format!("{url}/v1/chat/completions"))
         .json(&serde_json::json!({
             "model": "gpt-3.5-turbo",
             "messages": [{"role": "user", "content": prompt}],
-        }))
+        }));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let response = request
         .send()
         .await
         .expect("every request ends within its bound");
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or_default())
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    (
+        status,
+        retry_after,
+        response.json().await.unwrap_or_default(),
+    )
 }
 
 /// The answer's text.
@@ -133,18 +161,6 @@ where
         assert!(Instant::now() < deadline, "never: {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// The `X-Authorization` header of the emulator's last conversation.
-fn last_token(upstream: &Emulator) -> String {
-    upstream
-        .state()
-        .recorded()
-        .iter()
-        .rev()
-        .find(|r| r.target.starts_with("/api/conversation"))
-        .and_then(|r| r.header("x-authorization").map(str::to_owned))
-        .expect("a conversation was recorded")
 }
 
 #[test]
@@ -397,16 +413,7 @@ fn login_refusals_are_not_multiplied_by_the_fleet() {
         let client = client();
         let requests = (0..30).map(|i| {
             let (client, url) = (client.clone(), fleet.url(i).to_owned());
-            async move {
-                let response = client
-                    .post(format!("{url}/v1/chat/completions"))
-                    .json(&serde_json::json!({"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": format!("storm {i}")}]}))
-                    .send()
-                    .await
-                    .unwrap();
-                let retry_after = response.headers().get("retry-after").cloned();
-                (response.status().as_u16(), retry_after, response.json::<serde_json::Value>().await.unwrap())
-            }
+            async move { send(&client, &url, None, &format!("storm {i}")).await }
         });
         for (status, retry_after, body) in futures_util::future::join_all(requests).await {
             assert_eq!(status, 429, "{body}");
@@ -421,34 +428,14 @@ fn login_refusals_are_not_multiplied_by_the_fleet() {
     assert_eq!(counters.logins, 0);
 }
 
-/// Asks `prompt` with the API key `key`: the status, `Retry-After` and the
-/// body.
+/// Asks `prompt` with the API key `key`.
 async fn ask_with_key(
     client: &reqwest::Client,
     url: &str,
     key: &str,
     prompt: &str,
 ) -> (u16, Option<u64>, serde_json::Value) {
-    let response = client
-        .post(format!("{url}/v1/chat/completions"))
-        .bearer_auth(key)
-        .json(&serde_json::json!({
-            "model": "gpt-3.5-turbo",
-            "messages": [{"role": "user", "content": prompt}],
-        }))
-        .send()
-        .await
-        .expect("every request ends within its bound");
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok()?.parse().ok());
-    (
-        status,
-        retry_after,
-        response.json().await.unwrap_or_default(),
-    )
+    send(client, url, Some(key), prompt).await
 }
 
 #[test]

@@ -16,41 +16,16 @@ use fakegpt_upstream::{Account, Config, Emulator, Fault};
 
 #[path = "support/asking.rs"]
 mod asking;
+#[path = "support/recorded.rs"]
+mod recorded;
 #[path = "support/redis_server.rs"]
 mod redis_server;
 
 use asking::{ask, provider};
+use recorded::{last_token, login_accounts};
 
 fn redis_store(server: &redis_server::RedisServer) -> Store {
     server.url().parse().unwrap()
-}
-
-/// The `X-Authorization` header of the emulator's last conversation
-/// request: which token the last answer was asked with.
-fn last_token(upstream: &Emulator) -> String {
-    upstream
-        .state()
-        .recorded()
-        .iter()
-        .rev()
-        .find(|r| r.target.starts_with("/api/conversation"))
-        .and_then(|r| r.header("x-authorization").map(str::to_owned))
-        .expect("a conversation was recorded")
-}
-
-/// The `token_key` of every login the emulator was asked for, in order.
-fn login_accounts(upstream: &Emulator) -> Vec<String> {
-    upstream
-        .state()
-        .recorded()
-        .iter()
-        .filter(|r| r.target.starts_with("/auth/login"))
-        .filter_map(|r| {
-            url::form_urlencoded::parse(&r.body)
-                .find(|(key, _)| key == "token_key")
-                .map(|(_, value)| value.into_owned())
-        })
-        .collect()
 }
 
 /// Whether the provider's `store_up` gauge says 1.
