@@ -8,17 +8,17 @@ use crate::report::Failure;
 
 /// Shows or clears the session kept for `--base-url`.
 pub async fn run(args: SessionArgs) -> Result<(), Failure> {
-    let store_failure = |e: fakegpt::Error| {
-        Failure::new(
-            e.to_string(),
-            "check the permissions of the state directory, or pass --store file:DIR",
-        )
+    let hint = if matches!(args.store, fakegpt::Store::Redis { .. }) {
+        "check that Redis is reachable at the --store URL"
+    } else {
+        "check the permissions of the state directory, or pass --store file:DIR"
     };
+    let store_failure = |e: fakegpt::Error| Failure::new(e.to_string(), hint);
     let upstream = args.base_url.trim_end_matches('/');
     let text = match args.action {
         SessionAction::Show => match args.store.summary(upstream).await.map_err(store_failure)? {
             Some(summary) => format!(
-                "upstream   {}\naccount    {}\nlogged in  {} ago\npasswords  kept for {} account(s)\nfile       {}\n",
+                "upstream   {}\naccount    {}\nlogged in  {} ago\npasswords  kept for {} account(s)\nkept in    {}\n",
                 summary.upstream,
                 summary.account,
                 age(summary.age()),
