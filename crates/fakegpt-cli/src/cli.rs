@@ -47,9 +47,20 @@ pub struct SessionArgs {
     #[arg(long, global = true, env = "FAKEGPT_BASE_URL", value_name = "URL", default_value = fakegpt::FakeGpt::DEFAULT_BASE_URL)]
     pub base_url: String,
 
-    /// The store to look in: `file` (the state directory) or `file:DIR`.
+    /// The store to look in: `file` (the state directory), `file:DIR` or
+    /// a `redis://` URL.
     #[arg(long, global = true, env = "FAKEGPT_STORE", value_name = "STORE", default_value = "file", value_parser = parse_store)]
     pub store: fakegpt::Store,
+
+    /// The prefix of a Redis store's keys.
+    #[arg(
+        long,
+        global = true,
+        env = "FAKEGPT_STORE_PREFIX",
+        value_name = "PREFIX",
+        default_value = "fakegpt:"
+    )]
+    pub store_prefix: String,
 
     /// What to do with it.
     #[command(subcommand)]

@@ -15,8 +15,15 @@ pub async fn run(args: SessionArgs) -> Result<(), Failure> {
     };
     let store_failure = |e: fakegpt::Error| Failure::new(e.to_string(), hint);
     let upstream = args.base_url.trim_end_matches('/');
+    let store = match &args.store {
+        fakegpt::Store::Redis { url, .. } => fakegpt::Store::Redis {
+            url: url.clone(),
+            prefix: args.store_prefix.clone(),
+        },
+        other => other.clone(),
+    };
     let text = match args.action {
-        SessionAction::Show => match args.store.summary(upstream).await.map_err(store_failure)? {
+        SessionAction::Show => match store.summary(upstream).await.map_err(store_failure)? {
             Some(summary) => format!(
                 "upstream   {}\naccount    {}\nlogged in  {} ago\npasswords  kept for {} account(s)\nkept in    {}\n",
                 summary.upstream,
@@ -25,13 +32,13 @@ pub async fn run(args: SessionArgs) -> Result<(), Failure> {
                 summary.accounts_with_password,
                 summary.location,
             ),
-            None => format!("no session kept for {upstream} in {}\n", args.store),
+            None => format!("no session kept for {upstream} in {store}\n"),
         },
         SessionAction::Clear => {
-            if args.store.clear(upstream).await.map_err(store_failure)? {
+            if store.clear(upstream).await.map_err(store_failure)? {
                 format!("forgot the session for {upstream}\n")
             } else {
-                format!("no session kept for {upstream} in {}\n", args.store)
+                format!("no session kept for {upstream} in {store}\n")
             }
         }
     };

@@ -188,6 +188,16 @@ fn a_fleet_of_gateways_sharing_redis_makes_one_login() {
             .is_some_and(|r| r.contains("session")),
         "the keys carry the prefix"
     );
+    // What the fleet keeps, as `fakegpt session show` tells it.
+    let shown = fakegpt()
+        .args(["session", "show", "--base-url", &up.emulator.url()])
+        .args(["--store", &redis.url(), "--store-prefix", "fleet-test:"])
+        .bounded();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.status.success() && text.contains("account    shared-account-"),
+        "{text}"
+    );
 }
 
 #[test]
