@@ -42,30 +42,24 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0";
 
-/// Sets the session unless the kept one has the same or a higher version
-/// (ARGV: the session's JSON, its version); says whether it was set.
-const SAVE_SESSION: &str = r"
+/// Sets a JSON value unless the kept one's field is as high or higher, so
+/// that an older write never replaces a newer one (ARGV: the JSON, the
+/// field's name, its value in the new JSON, and a time to live in ms or 0
+/// for none); says whether it was set. The session compares `version`, the
+/// backoff `until_ms`.
+const SET_IF_NEWER: &str = r"
 local kept = redis.call('get', KEYS[1])
 if kept then
   local ok, decoded = pcall(cjson.decode, kept)
-  if ok and type(decoded) == 'table' and (tonumber(decoded.version) or 0) >= tonumber(ARGV[2]) then
+  if ok and type(decoded) == 'table' and (tonumber(decoded[ARGV[2]]) or 0) >= tonumber(ARGV[3]) then
     return 0
   end
 end
-redis.call('set', KEYS[1], ARGV[1])
-return 1";
-
-/// Sets the login backoff unless the kept one lasts longer (ARGV: its JSON,
-/// its deadline in Unix ms, its duration in ms).
-const EXTEND_BACKOFF: &str = r"
-local kept = redis.call('get', KEYS[1])
-if kept then
-  local ok, decoded = pcall(cjson.decode, kept)
-  if ok and type(decoded) == 'table' and (tonumber(decoded.until_ms) or 0) >= tonumber(ARGV[2]) then
-    return 0
-  end
+if tonumber(ARGV[4]) > 0 then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[4])
+else
+  redis.call('set', KEYS[1], ARGV[1])
 end
-redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return 1";
 
 /// Deletes the lock only if this owner holds it.
@@ -224,9 +218,13 @@ impl RedisStore {
     pub async fn write(&self, record: &Record) -> Result<(), Error> {
         let mut connection = self.link.connection();
         if let Some(session) = &record.session {
-            let script = redis::Script::new(SAVE_SESSION);
+            let script = redis::Script::new(SET_IF_NEWER);
             let mut invocation = script.key(&self.session);
-            invocation.arg(encode(session)?).arg(session.version);
+            invocation
+                .arg(encode(session)?)
+                .arg("version")
+                .arg(session.version)
+                .arg(0);
             self.link
                 .run(invocation.invoke_async::<i64>(&mut connection))
                 .await?;
@@ -246,10 +244,11 @@ impl RedisStore {
         if let Some(backoff) = &record.backoff {
             let left = u64::try_from(backoff.left().as_millis()).unwrap_or(u64::MAX);
             if left > 0 {
-                let script = redis::Script::new(EXTEND_BACKOFF);
+                let script = redis::Script::new(SET_IF_NEWER);
                 let mut invocation = script.key(&self.backoff);
                 invocation
                     .arg(encode(backoff)?)
+                    .arg("until_ms")
                     .arg(backoff.until_ms)
                     .arg(left);
                 self.link
