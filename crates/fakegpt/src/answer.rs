@@ -36,6 +36,9 @@ pub enum Chunk {
     Text(String),
     /// Why the answer ended (the last item, when the upstream says).
     Finish(FinishReason),
+    /// New reasoning: what the model thought before answering, never part
+    /// of the answer's text.
+    Reasoning(String),
 }
 
 /// A boxed stream of chunks, as [`Answer::new`] takes it.
@@ -52,6 +55,8 @@ pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Chunk, Error>> + Send + 
 /// [`finish_reason`](Answer::finish_reason) tells why, if the upstream
 /// said. Dropping the answer cancels the request behind it.
 pub struct Answer {
+    /// Reasoning that came before the first text, until handed out.
+    reasoning: Option<String>,
     first: Option<String>,
     rest: ChunkStream,
     finish: Option<FinishReason>,
@@ -65,10 +70,53 @@ impl Answer {
         rest: impl Stream<Item = Result<Chunk, Error>> + Send + 'static,
     ) -> Self {
         Answer {
+            reasoning: None,
             first: Some(first.into()),
             rest: Box::pin(rest),
             finish: None,
             ended: false,
+        }
+    }
+
+    /// Sets the reasoning that came before the first text, which
+    /// [`next_chunk`](Answer::next_chunk) hands out before it.
+    pub fn with_reasoning(mut self, reasoning: String) -> Self {
+        self.reasoning = (!reasoning.is_empty()).then_some(reasoning);
+        self
+    }
+
+    /// The next text or reasoning, in the order they came: what a caller
+    /// that shows reasoning reads instead of the text-only [`Stream`].
+    /// Never yields [`Chunk::Finish`] (see
+    /// [`finish_reason`](Answer::finish_reason)) nor empty text.
+    pub async fn next_chunk(&mut self) -> Option<Result<Chunk, Error>> {
+        std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Chunk, Error>>> {
+        if let Some(reasoning) = self.reasoning.take() {
+            return Poll::Ready(Some(Ok(Chunk::Reasoning(reasoning))));
+        }
+        if let Some(first) = self.first.take() {
+            return Poll::Ready(Some(Ok(Chunk::Text(first))));
+        }
+        loop {
+            if self.ended {
+                return Poll::Ready(None);
+            }
+            match self.rest.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => self.ended = true,
+                Poll::Ready(Some(Ok(Chunk::Finish(reason)))) => self.finish = Some(reason),
+                Poll::Ready(Some(Ok(Chunk::Text(text)))) if text.is_empty() => {}
+                Poll::Ready(Some(Ok(Chunk::Reasoning(text)))) if text.is_empty() => {}
+                Poll::Ready(Some(Ok(chunk))) => return Poll::Ready(Some(Ok(chunk))),
+                Poll::Ready(Some(Err(err))) => {
+                    // An error ends the answer; nothing after it is read.
+                    self.ended = true;
+                    return Poll::Ready(Some(Err(err)));
+                }
+            }
         }
     }
 
@@ -96,30 +144,18 @@ impl Answer {
 impl Stream for Answer {
     type Item = Result<String, Error>;
 
+    /// The answer's text; reasoning is skipped (see
+    /// [`next_chunk`](Answer::next_chunk)).
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if let Some(first) = this.first.take() {
-            return Poll::Ready(Some(Ok(first)));
-        }
         loop {
-            if this.ended {
-                return Poll::Ready(None);
-            }
-            match this.rest.poll_next_unpin(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => this.ended = true,
-                Poll::Ready(Some(Ok(Chunk::Finish(reason)))) => this.finish = Some(reason),
-                Poll::Ready(Some(Ok(Chunk::Text(text)))) => {
-                    if !text.is_empty() {
-                        return Poll::Ready(Some(Ok(text)));
-                    }
-                }
-                Poll::Ready(Some(Err(err))) => {
-                    // An error ends the answer; nothing after it is read.
-                    this.ended = true;
-                    return Poll::Ready(Some(Err(err)));
-                }
-            }
+            return match this.poll_chunk(cx) {
+                Poll::Ready(Some(Ok(Chunk::Text(text)))) => Poll::Ready(Some(Ok(text))),
+                Poll::Ready(Some(Ok(_))) => continue,
+                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            };
         }
     }
 }
@@ -157,6 +193,34 @@ mod tests {
         assert!(a.next().await.is_none());
         assert_eq!(a.finish_reason(), Some(FinishReason::Length));
         assert_eq!(FinishReason::Length.as_str(), "length");
+    }
+
+    #[tokio::test]
+    async fn reasoning_comes_apart_from_the_text_in_its_order() {
+        let rest = vec![
+            Ok(Chunk::Reasoning("more thought".into())),
+            Ok(Chunk::Text("lo".into())),
+            Ok(Chunk::Reasoning(String::new())),
+            Ok(Chunk::Finish(FinishReason::Stop)),
+        ];
+        let mut a = answer(rest.clone()).with_reasoning("thought".into());
+        let mut seen = Vec::new();
+        while let Some(chunk) = a.next_chunk().await {
+            seen.push(chunk.unwrap());
+        }
+        assert_eq!(
+            seen,
+            [
+                Chunk::Reasoning("thought".into()),
+                Chunk::Text("Hel".into()),
+                Chunk::Reasoning("more thought".into()),
+                Chunk::Text("lo".into()),
+            ]
+        );
+        assert_eq!(a.finish_reason(), Some(FinishReason::Stop));
+        // As a stream of text, the reasoning is skipped.
+        let text = answer(rest).with_reasoning("thought".into()).text().await;
+        assert_eq!(text.unwrap(), "Hello");
     }
 
     #[tokio::test]

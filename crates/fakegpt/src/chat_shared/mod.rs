@@ -237,9 +237,15 @@ impl FakeGpt {
                 .with_max_answer(self.inner.settings.max_answer);
             let mut stream =
                 conversation::chunks(response, timeouts.idle, deadline, decoder).boxed();
+            // Reasoning before the first text is held (bounded by the
+            // decoder) and handed out with the answer.
+            let mut reasoning = String::new();
             loop {
                 match stream.next().await {
-                    Some(Ok(Chunk::Text(text))) => return Ok(Answer::new(text, stream)),
+                    Some(Ok(Chunk::Text(text))) => {
+                        return Ok(Answer::new(text, stream).with_reasoning(reasoning))
+                    }
+                    Some(Ok(Chunk::Reasoning(more))) => reasoning.push_str(&more),
                     Some(Ok(_)) => continue,
                     Some(Err(err)) => return Err(err),
                     None => return Err(decode::no_valid_response()),

@@ -4,12 +4,15 @@
 //! For an event whose answer string starts with the raw (still escaped)
 //! bytes of the previous accepted event's string, one `memcmp` proves the
 //! prefix unchanged; only the bytes after it are scanned, checked and
-//! unescaped. The JSON around the string is checked by parsing it with the
-//! string emptied (a few hundred bytes), or skipped when it is byte for
-//! byte the previous event's, which was checked. Anything unusual — other
-//! key orders, revisions, invalid escapes — makes [`Cumulative::handle`]
-//! answer `false`, and the caller uses the full parser instead, so results
-//! never differ from it.
+//! unescaped. The string is found where it was in the previous event when
+//! the bytes before it are the same, else afresh (a timestamp, an id or a
+//! key order that changes between events moves it, and must not cost a
+//! rescan of the whole answer). The JSON around the string is checked by
+//! parsing it with the string emptied (a few hundred bytes), or skipped
+//! when it is byte for byte the previous event's, which was checked.
+//! Anything unusual — a `parts` key before the answer's, revisions,
+//! invalid escapes — makes [`Cumulative::handle`] answer `None`, and the
+//! caller uses the full parser instead, so results never differ from it.
 
 use std::borrow::Cow;
 
@@ -20,20 +23,31 @@ use super::events::{parse_event, Line};
 use crate::answer::FinishReason;
 
 /// What the fast path remembers of the last event whose text is the
-/// tracker's reference.
+/// tracker's reference, in three parts so that an event which only adds
+/// text costs a copy of what it adds, not of the whole event.
 #[derive(Debug, Default)]
 pub struct Cumulative {
-    /// That event's `data:` payload.
-    prev: Vec<u8>,
-    /// Where its answer string's content starts and ends in `prev`.
-    raw: (usize, usize),
-    /// Whether `prev` holds such an event.
+    /// That event's bytes before its answer string's content.
+    head: Vec<u8>,
+    /// The answer string's content, still escaped.
+    raw: Vec<u8>,
+    /// The bytes after it, from the closing quote.
+    tail: Vec<u8>,
+    /// Whether the fields above hold such an event.
     known: bool,
     /// Why that event says the answer ended, if it does.
     finish: Option<FinishReason>,
+    /// Events whose whole string was unescaped (not just what is new).
+    rescans: u64,
 }
 
 impl Cumulative {
+    /// How many events had their whole answer string unescaped, rather
+    /// than only what they add: one per answer when all goes well.
+    pub fn rescans(&self) -> u64 {
+        self.rescans
+    }
+
     /// Forgets the previous event (after the full parser took over).
     pub fn forget(&mut self) {
         self.known = false;
@@ -50,27 +64,25 @@ impl Cumulative {
         tracker: &mut DeltaTracker,
         out: &mut String,
     ) -> Option<Option<FinishReason>> {
-        let (prev_start, prev_end) = self.raw;
         // Where the answer string starts: as in the previous event when the
         // bytes before it are the same, else found afresh.
-        let same_head = self.known
-            && payload.len() > prev_start
-            && payload[..prev_start] == self.prev[..prev_start];
+        let same_head = self.known && payload.starts_with(&self.head);
         let start = if same_head {
-            prev_start
+            self.head.len()
         } else {
             parts_string(payload)?
         };
-        // Whether the string extends the previous one, raw byte for raw byte.
-        let prev_raw = &self.prev[prev_start..prev_end];
-        let extends = same_head && payload[start..].starts_with(prev_raw);
+        // Whether the string extends the previous one, raw byte for raw byte
+        // (the previous string ends between escapes, so the rest starts
+        // between escapes too).
+        let extends = self.known && payload[start..].starts_with(&self.raw);
         let scan_from = if extends {
-            start + prev_raw.len()
+            start + self.raw.len()
         } else {
             start
         };
         let end = string_end(payload, scan_from)?;
-        let same_tail = same_head && payload[end..] == self.prev[prev_end..];
+        let same_tail = same_head && payload[end..] == self.tail[..];
         let finish = if same_tail {
             self.finish
         } else {
@@ -80,25 +92,34 @@ impl Cumulative {
             let new = unescape(&payload[scan_from..end])?;
             if !new.is_empty() {
                 tracker.extend(&new, out);
-                self.remember(payload, start, end, finish);
+                if !same_head {
+                    replace(&mut self.head, &payload[..start]);
+                }
+                self.raw.extend_from_slice(&payload[scan_from..end]);
+                if !same_tail {
+                    replace(&mut self.tail, &payload[end..]);
+                }
+                self.finish = finish;
             }
             return Some(finish);
         }
         let text = unescape(&payload[start..end])?;
+        self.rescans += 1;
         tracker.push(&text, out);
         if tracker.reference() == text {
-            self.remember(payload, start, end, finish);
+            replace(&mut self.head, &payload[..start]);
+            replace(&mut self.raw, &payload[start..end]);
+            replace(&mut self.tail, &payload[end..]);
+            self.known = true;
+            self.finish = finish;
         }
         Some(finish)
     }
+}
 
-    fn remember(&mut self, payload: &[u8], start: usize, end: usize, finish: Option<FinishReason>) {
-        self.prev.clear();
-        self.prev.extend_from_slice(payload);
-        self.raw = (start, end);
-        self.known = true;
-        self.finish = finish;
-    }
+fn replace(buffer: &mut Vec<u8>, bytes: &[u8]) {
+    buffer.clear();
+    buffer.extend_from_slice(bytes);
 }
 
 /// Where the content of `"parts": ["…` starts, if the payload has it.
@@ -306,17 +327,14 @@ mod tests {
         let mut events = 0;
         for (i, n) in (3..=chars.len()).step_by(3).enumerate() {
             let text: String = chars[..n].iter().collect();
-            let body = serde_json::json!({
-                "message": {
-                    "id": "m", "author": {"role": "assistant", "name": null},
-                    "create_time": 1_700_000_000.0 + i as f64,
-                    "content": {"content_type": "text", "parts": [text]},
-                    "status": "in_progress",
-                    "metadata": {"message_type": "next", "finish_details": null}
-                },
-                "conversation_id": "c", "error": null
-            })
-            .to_string();
+            // Written out by hand: `json!` would sort the keys and put the
+            // timestamps after `content`, where they cost nothing.
+            let body = format!(
+                r#"{{"message": {{"id": "m-{i}", "author": {{"role": "assistant", "name": null}}, "create_time": {created}, "content": {{"content_type": "text", "parts": [{text}]}}, "status": "in_progress", "update_time": {updated}, "metadata": {{"message_type": "next", "finish_details": null}}}}, "conversation_id": "c", "error": null}}"#,
+                created = 1_700_000_000.123_456 + i as f64 * 0.000_317,
+                text = serde_json::Value::from(text),
+                updated = 1_700_000_001.0 + i as f64,
+            );
             events += 1;
             if fast
                 .handle(body.as_bytes(), &mut tracker, &mut out)
@@ -338,6 +356,9 @@ mod tests {
             "the fast path declined {} of {events} events",
             events - taken
         );
+        // A timestamp before the string and one after it change in every
+        // event; still only the first event's string is read whole.
+        assert_eq!(fast.rescans(), 1);
     }
 
     #[test]

@@ -1,12 +1,22 @@
 //! The event-stream decoder: bytes in arbitrary chunks → server-sent events
-//! → their `data:` payloads → cumulative text → the new text.
+//! → their `data:` payloads → the new answer text (and, apart, reasoning).
+//!
+//! Both dialects are recognised from the stream itself, whatever the
+//! request asked: the legacy one (each event repeats the whole answer so
+//! far; [`DeltaTracker`] and the [`fast`] path turn it into new text) and
+//! the delta-encoded one ([`v1`]), which announces itself with `event:
+//! delta_encoding` (or, failing that, starts with `delta` frames). Errors the
+//! upstream reports inside the stream ([`failure`]) end it with a typed
+//! error.
 //!
 //! [`Decoder`] is plain synchronous state that knows nothing of HTTP;
 //! [`decode`] wraps it as a `Stream` adapter over any stream of byte chunks.
 
 mod delta;
 mod events;
+mod failure;
 mod fast;
+mod v1;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -30,11 +40,26 @@ pub const DEFAULT_MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Debug)]
 pub struct Decoder {
     events: EventSplitter,
+    state: State,
+}
+
+/// Everything but the event splitter, so that its callback can borrow it.
+#[derive(Debug)]
+struct State {
     tracker: DeltaTracker,
     fast: fast::Cumulative,
+    /// The delta-encoded turn, once the stream said it is one.
+    v1: Option<Box<v1::Turn>>,
     done: bool,
     max_answer: usize,
     finish: Option<FinishReason>,
+    /// Reasoning decoded and not yet taken.
+    reasoning: String,
+    /// An error the stream reported, or a bound it broke.
+    failed: Option<Error>,
+    /// Whether that error is a broken bound, which takes back the text of
+    /// the chunk it came in (rather than handing it out first).
+    over_limit: bool,
 }
 
 impl Decoder {
@@ -42,124 +67,215 @@ impl Decoder {
     pub fn new(max_event: usize) -> Self {
         Decoder {
             events: EventSplitter::new(max_event),
-            tracker: DeltaTracker::new(),
-            fast: fast::Cumulative::default(),
-            done: false,
-            max_answer: DEFAULT_MAX_ANSWER_BYTES,
-            finish: None,
+            state: State {
+                tracker: DeltaTracker::new(),
+                fast: fast::Cumulative::default(),
+                v1: None,
+                done: false,
+                max_answer: DEFAULT_MAX_ANSWER_BYTES,
+                finish: None,
+                reasoning: String::new(),
+                failed: None,
+                over_limit: false,
+            },
         }
     }
 
     /// Refuses answers longer than `max` bytes (default 4 MiB).
     pub fn with_max_answer(mut self, max: usize) -> Self {
-        self.max_answer = max;
+        self.state.max_answer = max;
         self
     }
 
     /// Feeds one chunk of the body and returns the new answer text it
     /// completes (often empty). After `data: [DONE]` everything is ignored.
+    /// An error the stream reports, or a broken bound, is returned once
+    /// and ends the stream.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<String, Error> {
         let mut out = String::new();
-        if self.done {
+        if self.state.done {
+            self.state.failure()?;
             return Ok(out);
         }
-        let Decoder {
-            events,
-            tracker,
-            fast,
-            done,
-            max_answer,
-            finish,
-        } = self;
-        let max_answer = *max_answer;
+        let Decoder { events, state } = self;
         events
-            .feed(chunk, |event| {
-                Self::event(tracker, fast, done, finish, event.data, &mut out)
-                    && tracker.reference_len() <= max_answer
-            })
+            .feed(chunk, |event| state.event(event.name, event.data, &mut out))
             .map_err(too_long)?;
-        self.check_answer_size()?;
-        Ok(out)
-    }
-
-    fn check_answer_size(&self) -> Result<(), Error> {
-        if self.tracker.reference_len() > self.max_answer {
-            return Err(Step::Conversation.protocol(format!(
-                "the answer is longer than the limit of {} bytes",
-                self.max_answer
-            )));
+        if state.failed.is_some() {
+            // The text before the failure goes out first; the error comes
+            // with the next call (or `finish`).
+            state.done = true;
+            if out.is_empty() || state.over_limit {
+                state.failure()?;
+            }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Ends the body: decodes an event the body ended inside (a last line
     /// with no line ending, or no blank line after it) and returns its new
-    /// text. Fails with [`ErrorKind::NoValidResponse`] when
-    /// the whole stream carried no answer text.
+    /// text. Fails with [`ErrorKind::NoValidResponse`] when the whole
+    /// stream carried no answer text, and when a delta-encoded answer ends
+    /// before it says it is complete.
     pub fn finish(&mut self) -> Result<String, Error> {
         let mut out = String::new();
-        if !self.done {
-            let Decoder {
-                events,
-                tracker,
-                fast,
-                done,
-                finish,
-                ..
-            } = self;
+        if !self.state.done {
+            let Decoder { events, state } = self;
             events
-                .finish(|event| Self::event(tracker, fast, done, finish, event.data, &mut out))
+                .finish(|event| state.event(event.name, event.data, &mut out))
                 .map_err(too_long)?;
         }
-        self.done = true;
-        self.check_answer_size()?;
-        if self.tracker.yielded_any() {
-            Ok(out)
-        } else {
-            Err(no_valid_response())
+        self.state.failure()?;
+        self.state.done = true;
+        if !self.state.yielded_any() {
+            return Err(no_valid_response());
         }
+        if self.state.v1.as_ref().is_some_and(|turn| !turn.complete()) {
+            return Err(Step::Conversation
+                .protocol("the answer stream ended before the answer was complete"));
+        }
+        Ok(out)
+    }
+
+    /// Takes the reasoning decoded since the last call (often empty): text
+    /// the model thought before answering, never part of the answer.
+    pub fn take_reasoning(&mut self) -> String {
+        std::mem::take(&mut self.state.reasoning)
     }
 
     /// Why the answer ended, as its last event says, if it does.
     pub fn finish_reason(&self) -> Option<FinishReason> {
-        self.finish
+        match &self.state.v1 {
+            Some(turn) => turn.finish_reason(),
+            None => self.state.finish,
+        }
     }
 
-    /// Whether `data: [DONE]` has been seen.
+    /// Whether `data: [DONE]` has been seen, or the stream failed.
     pub fn is_done(&self) -> bool {
-        self.done
+        self.state.done
     }
 
-    /// One event's data: `[DONE]` ends the stream; other payloads go to
-    /// the fast path, and to the full parser when it declines.
-    fn event(
-        tracker: &mut DeltaTracker,
-        fast: &mut fast::Cumulative,
-        done: &mut bool,
-        finish: &mut Option<FinishReason>,
-        payload: &[u8],
-        out: &mut String,
-    ) -> bool {
+    /// Whether the stream is delta-encoded (so far as seen).
+    pub fn is_delta_encoded(&self) -> bool {
+        self.state.v1.is_some()
+    }
+
+    /// How many legacy events had their whole answer string read, rather
+    /// than only what they add (one per answer when the fast path holds).
+    pub fn rescans(&self) -> u64 {
+        self.state.fast.rescans()
+    }
+}
+
+impl State {
+    fn yielded_any(&self) -> bool {
+        match &self.v1 {
+            Some(turn) => turn.answer_len() > 0,
+            None => self.tracker.yielded_any(),
+        }
+    }
+
+    fn failure(&mut self) -> Result<(), Error> {
+        match self.failed.take() {
+            Some(err) => {
+                self.done = true;
+                Err(err)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// One event; returns whether to read on.
+    fn event(&mut self, name: &[u8], data: &[u8], out: &mut String) -> bool {
+        if self.done {
+            return false;
+        }
+        if self.v1.is_none()
+            && (name == b"delta_encoding" || (name == b"delta" && !self.tracker.yielded_any()))
+        {
+            let max_stored = self.max_answer.saturating_mul(4);
+            self.v1 = Some(Box::new(v1::Turn::new(max_stored)));
+        }
+        let go_on = match &mut self.v1 {
+            Some(turn) => {
+                let mut sink = v1::Sink {
+                    text: out,
+                    reasoning: &mut self.reasoning,
+                };
+                match turn.event(name, data, &mut sink) {
+                    Ok(v1::Flow::Continue) => true,
+                    Ok(v1::Flow::Done) => {
+                        self.done = true;
+                        false
+                    }
+                    Err(err) => {
+                        self.failed = Some(err);
+                        false
+                    }
+                }
+            }
+            None => self.legacy(data, out),
+        };
+        go_on && self.within_bounds()
+    }
+
+    /// One event of the legacy dialect: `[DONE]` ends the stream; other
+    /// payloads go to the fast path, and to the full parser when it
+    /// declines.
+    fn legacy(&mut self, payload: &[u8], out: &mut String) -> bool {
         if payload.len() > 64 {
-            if let Some(reason) = fast.handle(payload, tracker, out) {
-                *finish = reason;
+            if let Some(reason) = self.fast.handle(payload, &mut self.tracker, out) {
+                self.finish = reason;
                 return true;
             }
         }
         match events::parse_event(payload) {
             (Line::Done, _) => {
-                *done = true;
+                self.done = true;
                 false
             }
             (Line::Text(text), reason) => {
-                tracker.push(&text, out);
-                fast.forget();
-                *finish = reason;
+                self.tracker.push(&text, out);
+                self.fast.forget();
+                self.finish = reason;
                 true
             }
-            (Line::Skip, _) => true,
+            (Line::Skip, _) => match reported(payload) {
+                Some(err) => {
+                    self.failed = Some(err);
+                    false
+                }
+                None => true,
+            },
         }
     }
+
+    fn within_bounds(&mut self) -> bool {
+        let len = match &self.v1 {
+            Some(turn) => turn.answer_len() + turn.reasoning_len(),
+            None => self.tracker.reference_len(),
+        };
+        if len > self.max_answer && self.failed.is_none() {
+            self.over_limit = true;
+            self.failed = Some(Step::Conversation.protocol(format!(
+                "the answer is longer than the limit of {} bytes",
+                self.max_answer
+            )));
+        }
+        self.failed.is_none()
+    }
+}
+
+/// The error a legacy event without answer text reports, if any: only
+/// payloads that mention one are parsed again.
+fn reported(payload: &[u8]) -> Option<Error> {
+    let finder = |needle: &[u8]| memchr::memmem::find(payload, needle).is_some();
+    if !(finder(b"error") || finder(b"moderation")) {
+        return None;
+    }
+    let value = serde_json::from_slice::<serde_json::Value>(payload).ok()?;
+    failure::reported(&value)
 }
 
 fn too_long(err: TooLong) -> Error {
@@ -175,8 +291,9 @@ pub fn no_valid_response() -> Error {
     Step::Conversation.error(ErrorKind::NoValidResponse, "No valid response")
 }
 
-/// Adapts a stream of body chunks into a stream of new answer text, ended
-/// by the finish reason when the events give one.
+/// Adapts a stream of body chunks into a stream of new answer text (and
+/// reasoning, as [`Chunk::Reasoning`]), ended by the finish reason when the
+/// events give one.
 ///
 /// Empty deltas are not yielded; the stream ends after `data: [DONE]` or the
 /// end of the body, and yields [`ErrorKind::NoValidResponse`] if no answer
@@ -189,7 +306,12 @@ where
     async_stream::try_stream! {
         futures_util::pin_mut!(body);
         while let Some(chunk) = body.next().await {
-            let text = decoder.feed(&chunk?)?;
+            let text = decoder.feed(&chunk?);
+            let reasoning = decoder.take_reasoning();
+            if !reasoning.is_empty() {
+                yield Chunk::Reasoning(reasoning);
+            }
+            let text = text?;
             if !text.is_empty() {
                 yield Chunk::Text(text);
             }
@@ -197,7 +319,12 @@ where
                 break;
             }
         }
-        let text = decoder.finish()?;
+        let text = decoder.finish();
+        let reasoning = decoder.take_reasoning();
+        if !reasoning.is_empty() {
+            yield Chunk::Reasoning(reasoning);
+        }
+        let text = text?;
         if !text.is_empty() {
             yield Chunk::Text(text);
         }
@@ -293,6 +420,26 @@ mod tests {
     }
 
     #[test]
+    fn a_legacy_error_event_ends_the_answer_after_its_text() {
+        let body = format!(
+            "{}data: {}\n\ndata: [DONE]\n\n",
+            event("partial"),
+            r#"{"message": null, "conversation_id": "c", "error": "Something went wrong."}"#
+        );
+        let mut decoder = Decoder::new(1024);
+        assert_eq!(decoder.feed(body.as_bytes()).unwrap(), "partial");
+        assert!(decoder.is_done());
+        let err = decoder.finish().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UpstreamStatus);
+        assert!(err.message().contains("Something went wrong."), "{err}");
+        // Events that carry `"error": null` are quiet.
+        let mut quiet = Decoder::new(1024);
+        let noise = r#"{"message": {"content": {"parts": ["x"]}, "metadata": {"message_type": "variant"}}, "error": null}"#;
+        quiet.feed(format!("data: {noise}\n\n").as_bytes()).unwrap();
+        assert_eq!(quiet.feed(event("fine").as_bytes()).unwrap(), "fine");
+    }
+
+    #[test]
     fn an_oversized_answer_is_an_error() {
         let mut decoder = Decoder::new(1 << 20).with_max_answer(10);
         assert_eq!(
@@ -335,7 +482,7 @@ mod tests {
             .iter()
             .filter_map(|c| match c {
                 Chunk::Text(text) => Some(text.as_str()),
-                Chunk::Finish(_) => None,
+                _ => None,
             })
             .collect();
         assert!(deltas.iter().all(|d| !d.is_empty()));

@@ -1,0 +1,166 @@
+//! What a message document of a turn is to the caller: answer text,
+//! reasoning, or neither — read from the document as it stands.
+
+use serde_json::Value;
+
+/// What a document's text means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Visible answer text: `content.parts[0]`.
+    Answer,
+    /// Reasoning: the `content` of each of `content.thoughts`.
+    Reasoning,
+    /// Anything else (the user's message echoed, system and hidden
+    /// messages, preambles, tool calls): never shown.
+    Other,
+}
+
+/// Where an answer document keeps its text.
+pub const ANSWER_PATH: &str = "/message/content/parts/0";
+
+/// Classifies a document (`{"message": …, "conversation_id": …}`).
+///
+/// Answer text is what an assistant says to everyone (`recipient` `all`,
+/// or none) as `text`, unless hidden or a commentary preamble. Reasoning
+/// is an assistant's `thoughts`, or its text on the `analysis` channel.
+pub fn classify(doc: &Value) -> Kind {
+    let message = &doc["message"];
+    if message["author"]["role"] != "assistant" {
+        return Kind::Other;
+    }
+    let content_type = message["content"]["content_type"].as_str();
+    if content_type == Some("thoughts") {
+        return Kind::Reasoning;
+    }
+    if content_type != Some("text") {
+        return Kind::Other;
+    }
+    let recipient = message["recipient"].as_str().unwrap_or("all");
+    let metadata = &message["metadata"];
+    let channel = message["channel"].as_str();
+    if recipient != "all"
+        || metadata["is_visually_hidden_from_conversation"] == true
+        || metadata["is_thinking_preamble_message"] == true
+        || channel == Some("commentary")
+    {
+        return Kind::Other;
+    }
+    if channel == Some("analysis") {
+        return Kind::Reasoning;
+    }
+    Kind::Answer
+}
+
+/// A document's answer text, if it has one as a string.
+pub fn answer_text(doc: &Value) -> Option<&str> {
+    doc.pointer(ANSWER_PATH)?.as_str()
+}
+
+/// A document's reasoning: its thoughts' texts joined by blank lines, or
+/// the text of an `analysis` message.
+pub fn reasoning_text(doc: &Value) -> String {
+    let content = &doc["message"]["content"];
+    match content["thoughts"].as_array() {
+        Some(thoughts) => {
+            let texts: Vec<&str> = thoughts
+                .iter()
+                .filter_map(|t| t["content"].as_str())
+                .filter(|t| !t.is_empty())
+                .collect();
+            texts.join("\n\n")
+        }
+        None => content["parts"][0].as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+/// The path an append extends the reasoning at, when appending a string
+/// there adds exactly that string to [`reasoning_text`]: the last
+/// thought's `content`, once it has text.
+pub fn reasoning_tail(doc: &Value) -> Option<String> {
+    let content = &doc["message"]["content"];
+    match content["thoughts"].as_array() {
+        Some(thoughts) => {
+            let last = thoughts.len().checked_sub(1)?;
+            let text = thoughts[last]["content"].as_str()?;
+            (!text.is_empty()).then(|| format!("/message/content/thoughts/{last}/content"))
+        }
+        None => content["parts"][0]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+            .then(|| ANSWER_PATH.to_owned()),
+    }
+}
+
+/// `message.metadata.finish_details.type`, if there is one.
+pub fn finish_kind(doc: &Value) -> Option<&str> {
+    doc["message"]["metadata"]["finish_details"]["type"].as_str()
+}
+
+/// Whether the message says it is complete and ends the turn.
+pub fn ends_turn(doc: &Value) -> bool {
+    let message = &doc["message"];
+    message["status"] == "finished_successfully" && message["end_turn"] == true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(message: Value) -> Value {
+        json!({"message": message, "conversation_id": "c", "error": null})
+    }
+
+    #[test]
+    fn only_visible_assistant_text_is_the_answer() {
+        let answer = json!({"author": {"role": "assistant"}, "recipient": "all",
+                            "content": {"content_type": "text", "parts": ["hi"]}, "metadata": {}});
+        assert_eq!(classify(&doc(answer.clone())), Kind::Answer);
+        let mut no_recipient = answer.clone();
+        no_recipient.as_object_mut().unwrap().remove("recipient");
+        assert_eq!(classify(&doc(no_recipient)), Kind::Answer);
+        let changes = [
+            ("/author/role", json!("user")),
+            ("/author/role", json!("system")),
+            ("/author/role", json!("tool")),
+            ("/recipient", json!("browser")),
+            ("/content/content_type", json!("code")),
+            (
+                "/metadata/is_visually_hidden_from_conversation",
+                json!(true),
+            ),
+            ("/metadata/is_thinking_preamble_message", json!(true)),
+            ("/channel", json!("commentary")),
+        ];
+        for (path, value) in changes {
+            let mut other = answer.clone();
+            assert!(super::super::doc::apply(
+                &mut other,
+                path,
+                super::super::doc::Op::Replace,
+                value.clone()
+            ));
+            assert_eq!(classify(&doc(other)), Kind::Other, "{path} = {value}");
+        }
+    }
+
+    #[test]
+    fn thoughts_and_analysis_are_reasoning() {
+        let thoughts = doc(json!({"author": {"role": "assistant"},
+            "content": {"content_type": "thoughts", "thoughts": [
+                {"summary": "a", "content": "First."}, {"summary": "b", "content": ""},
+                {"summary": "c", "content": "Second."}]}}));
+        assert_eq!(classify(&thoughts), Kind::Reasoning);
+        assert_eq!(reasoning_text(&thoughts), "First.\n\nSecond.");
+        assert_eq!(
+            reasoning_tail(&thoughts).as_deref(),
+            Some("/message/content/thoughts/2/content")
+        );
+        let analysis = doc(
+            json!({"author": {"role": "assistant"}, "channel": "analysis",
+            "content": {"content_type": "text", "parts": ["hmm"]}}),
+        );
+        assert_eq!(classify(&analysis), Kind::Reasoning);
+        assert_eq!(reasoning_text(&analysis), "hmm");
+    }
+}
