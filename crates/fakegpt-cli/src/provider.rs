@@ -78,6 +78,7 @@ pub async fn connect(
     let provider = builder
         .base_url(base_url)
         .store(store)
+        .dialect(choice.dialect.to_dialect())
         .build()
         .map_err(|e| {
             let mut failure = Failure::from_error(&e, false);

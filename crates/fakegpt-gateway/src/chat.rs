@@ -14,8 +14,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use fakegpt::ChatRequest;
-use futures_util::StreamExt;
+use fakegpt::{ChatRequest, Chunk};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -91,21 +90,24 @@ async fn run(
         prompt_tokens,
     };
     if !chat.stream {
-        let mut text = String::new();
+        let (mut text, mut reasoning) = (String::new(), String::new());
         loop {
             let item = tokio::select! {
-                item = answer.next() => item,
+                item = answer.next_chunk() => item,
                 () = &mut cut => return Err(shut_down()),
             };
-            match item {
-                Some(item) => text.push_str(&item.map_err(|e| ApiError::from_provider(&e))?),
+            match item.transpose().map_err(|e| ApiError::from_provider(&e))? {
+                Some(Chunk::Text(more)) => text.push_str(&more),
+                Some(Chunk::Reasoning(more)) => reasoning.push_str(&more),
+                Some(_) => {}
                 None => break,
             }
         }
         Metrics::observe(&state.metrics.upstream_total, upstream_started.elapsed());
         drop(permit);
         let finish = finish_reason(&answer);
-        return Ok(Json(reply.whole(text, finish)).into_response());
+        let reasoning = (chat.include_reasoning && !reasoning.is_empty()).then_some(reasoning);
+        return Ok(Json(reply.whole(text, reasoning, finish)).into_response());
     }
     let live = Live {
         state,
@@ -113,7 +115,11 @@ async fn run(
         upstream_started,
         request_id,
     };
-    let body = Body::from_stream(reply.stream(answer, chat.include_usage, live));
+    let shown = Shown {
+        usage: chat.include_usage,
+        reasoning: chat.include_reasoning,
+    };
+    let body = Body::from_stream(reply.stream(answer, shown, live));
     Ok((
         [
             (header::CONTENT_TYPE, "text/event-stream; charset=utf-8"),
@@ -175,6 +181,15 @@ struct Permit {
     _fleet: FleetSlot,
 }
 
+/// What a streamed answer shows besides its text.
+#[derive(Clone, Copy)]
+struct Shown {
+    /// The usage, in a last chunk.
+    usage: bool,
+    /// The reasoning, as `reasoning_content` deltas.
+    reasoning: bool,
+}
+
 /// What a streamed answer holds until it ends: its concurrency permit and
 /// its place in the in-flight gauge.
 struct Live {
@@ -194,7 +209,7 @@ impl Drop for InFlight {
 }
 
 impl Reply {
-    fn whole(self, text: String, finish: &str) -> ChatCompletion {
+    fn whole(self, text: String, reasoning: Option<String>, finish: &str) -> ChatCompletion {
         ChatCompletion {
             id: self.id,
             object: "chat.completion".into(),
@@ -206,6 +221,7 @@ impl Reply {
                 message: AnswerMessage {
                     role: "assistant".into(),
                     content: text,
+                    reasoning_content: reasoning,
                 },
                 logprobs: None,
                 finish_reason: finish.into(),
@@ -232,9 +248,10 @@ impl Reply {
     fn stream(
         self,
         mut answer: fakegpt::Answer,
-        include_usage: bool,
+        shown: Shown,
         live: Live,
     ) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
+        let include_usage = shown.usage;
         let usage_field = move || {
             if include_usage {
                 UsageField::Null
@@ -247,44 +264,42 @@ impl Reply {
             state.metrics.in_flight_streams.inc();
             let _in_flight = InFlight(Arc::clone(&state));
             let mut text = String::new();
-            let role = Delta { role: Some("assistant".into()), content: Some(String::new()) };
+            let role = Delta { role: Some("assistant".into()), content: Some(String::new()), reasoning_content: None };
+            // The role goes out with the first item, which is in hand.
             let mut frames = frame(&self.chunk(role, None, usage_field()));
             let content_frame = ContentFrame::new(&self.chunk(content(String::new()), None, usage_field()));
-            // The first chunk is in hand: the answer hands it out at once.
-            let first = match answer.next().await {
-                Some(Ok(first)) => first,
-                _ => String::new(),
-            };
-            text.push_str(&first);
-            content_frame.write(&first, &mut frames);
-            yield Ok(Bytes::from(frames));
             let mut failure = None;
             let cut = crate::state::cut(state.cut.subscribe());
             tokio::pin!(cut);
             loop {
                 let item = tokio::select! {
-                    item = answer.next() => item,
+                    item = answer.next_chunk() => item,
                     () = &mut cut => {
                         failure = Some(shut_down());
                         break;
                     }
                 };
                 match item {
-                    Some(Ok(delta)) => {
+                    Some(Ok(Chunk::Text(delta))) => {
                         text.push_str(&delta);
-                        let mut bytes = Vec::with_capacity(content_frame.len() + delta.len() + 8);
-                        content_frame.write(&delta, &mut bytes);
-                        yield Ok(Bytes::from(bytes));
+                        frames.reserve(content_frame.len() + delta.len() + 8);
+                        content_frame.write(&delta, &mut frames);
                     }
+                    Some(Ok(Chunk::Reasoning(delta))) if shown.reasoning => {
+                        let thought = Delta { reasoning_content: Some(delta), ..Delta::default() };
+                        frames.extend_from_slice(&frame(&self.chunk(thought, None, usage_field())));
+                    }
+                    Some(Ok(_)) => continue,
                     Some(Err(err)) => {
                         failure = Some(ApiError::from_provider(&err));
                         break;
                     }
                     None => break,
                 }
+                yield Ok(Bytes::from(std::mem::take(&mut frames)));
             }
             Metrics::observe(&state.metrics.upstream_total, upstream_started.elapsed());
-            let mut tail = Vec::new();
+            let mut tail = frames;
             match failure {
                 None => {
                     let finish = finish_reason(&answer);
@@ -354,8 +369,8 @@ impl ContentFrame {
 
 fn content(text: String) -> Delta {
     Delta {
-        role: None,
         content: Some(text),
+        ..Delta::default()
     }
 }
 

@@ -68,6 +68,10 @@ pub struct ChatCompletionRequest {
     /// Only `{"type": "text"}` is possible.
     #[serde(default)]
     pub response_format: Option<Value>,
+    /// Send the model's reasoning, when the upstream gives it, as
+    /// `reasoning_content` (apart from `content`).
+    #[serde(default)]
+    pub include_reasoning: Option<bool>,
 }
 
 /// `stream_options`.
@@ -163,6 +167,9 @@ pub struct AnswerMessage {
     pub role: String,
     /// The text.
     pub content: String,
+    /// The model's reasoning, when asked for and given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
 }
 
 /// One streamed chunk.
@@ -239,6 +246,9 @@ pub struct Delta {
     /// New text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// New reasoning, when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
 }
 
 /// One model.
@@ -277,8 +287,8 @@ mod tests {
             choices: vec![ChunkChoice {
                 index: 0,
                 delta: Delta {
-                    role: None,
                     content: Some("Hi".into()),
+                    ..Delta::default()
                 },
                 logprobs: None,
                 finish_reason: None,

@@ -23,6 +23,8 @@ pub struct ValidChat {
     pub stream: bool,
     /// Send the usage in a last chunk.
     pub include_usage: bool,
+    /// Send the reasoning as `reasoning_content`.
+    pub include_reasoning: bool,
 }
 
 /// Parses and checks a `/v1/chat/completions` body.
@@ -132,6 +134,7 @@ pub fn chat_request(body: &[u8], models: &Models) -> Result<ValidChat, ApiError>
         names,
         stream,
         include_usage: request.stream_options.is_some_and(|o| o.include_usage),
+        include_reasoning: request.include_reasoning.unwrap_or(false),
     })
 }
 

@@ -30,7 +30,8 @@ pub enum ErrorKind {
     /// The upstream refused to serve: credentials or a session rejected,
     /// no account to use.
     Rejected,
-    /// The upstream answered another non-success status.
+    /// The upstream answered another non-success status, or reported an
+    /// error inside its answer's stream.
     UpstreamStatus,
     /// The upstream answered, but not with what the protocol says.
     Protocol,

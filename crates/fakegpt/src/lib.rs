@@ -49,7 +49,7 @@ mod provider;
 mod request;
 
 pub use answer::{Answer, Chunk, ChunkStream, FinishReason};
-pub use chat_shared::{FakeGpt, FakeGptBuilder, Fleet, Lease, SessionSummary, Store};
+pub use chat_shared::{Dialect, FakeGpt, FakeGptBuilder, Fleet, Lease, SessionSummary, Store};
 pub use error::{Error, ErrorKind, TimeoutKind};
 pub use message::{Content, ContentPart, Message, Role};
 pub use prompt::format_prompt;

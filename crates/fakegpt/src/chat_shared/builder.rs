@@ -7,7 +7,7 @@ use super::cookies::SessionCookies;
 use super::decode::{DEFAULT_MAX_ANSWER_BYTES, DEFAULT_MAX_EVENT_BYTES};
 use super::session::{LoginBackoff, Session};
 use super::store::{Backend, Store};
-use super::{http, FakeGpt, Inner, Settings};
+use super::{http, Dialect, FakeGpt, Inner, Settings};
 use crate::error::{Error, ErrorKind};
 use crate::request::{RetryPolicy, Timeouts};
 
@@ -28,6 +28,7 @@ pub struct FakeGptBuilder {
     client: Option<ClientFactory>,
     max_event: usize,
     max_answer: usize,
+    dialect: Dialect,
     roots: Vec<Vec<u8>>,
     login_backoff: LoginBackoff,
     account_cooldown: Duration,
@@ -46,6 +47,7 @@ impl Default for FakeGptBuilder {
             client: None,
             max_event: DEFAULT_MAX_EVENT_BYTES,
             max_answer: DEFAULT_MAX_ANSWER_BYTES,
+            dialect: Dialect::Legacy,
             roots: Vec::new(),
             login_backoff: LoginBackoff::default(),
             account_cooldown: Duration::from_secs(60),
@@ -120,6 +122,15 @@ impl FakeGptBuilder {
     /// The longest event accepted, in bytes (default 16 MiB).
     pub fn max_event_bytes(mut self, max: usize) -> Self {
         self.max_event = max;
+        self
+    }
+
+    /// Which event-stream dialect to ask for: [`Dialect::Legacy`] (the
+    /// default, the original request body exactly) or [`Dialect::V1`],
+    /// which adds `"supported_encodings": ["v1"]`. Either way the answer is
+    /// decoded in whichever dialect the upstream actually sends.
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
         self
     }
 
@@ -210,6 +221,7 @@ impl FakeGptBuilder {
                     retry: self.retry,
                     max_event: self.max_event,
                     max_answer: self.max_answer,
+                    dialect: self.dialect,
                     account_cooldown: self.account_cooldown,
                 },
             }),

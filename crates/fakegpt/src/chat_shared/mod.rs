@@ -67,7 +67,25 @@ struct Settings {
     retry: RetryPolicy,
     max_event: usize,
     max_answer: usize,
+    dialect: Dialect,
     account_cooldown: Duration,
+}
+
+/// The event-stream dialect a [`FakeGpt`] asks the upstream for.
+///
+/// The answer is decoded in whichever dialect the stream turns out to be
+/// (a delta-encoded stream says so in its first event), so this only
+/// chooses what the request body offers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// Cumulative events: the request body exactly as the original
+    /// provider sent it.
+    #[default]
+    Legacy,
+    /// Delta-encoded patches: the body adds `"supported_encodings":
+    /// ["v1"]`, as newer web clients send it.
+    V1,
 }
 
 /// The settings of one request: the provider's, with its overrides.
@@ -202,7 +220,10 @@ impl FakeGpt {
         prompt: String,
         deadline: Option<(Instant, Duration)>,
     ) -> Result<Answer, Error> {
-        let body = wire::ConversationRequest::new(prompt);
+        let mut body = wire::ConversationRequest::new(prompt);
+        if self.inner.settings.dialect == Dialect::V1 {
+            body.supported_encodings = Some(vec!["v1".into()]);
+        }
         let policy = resolved.retry;
         let mut attempt = 1;
         loop {

@@ -54,6 +54,10 @@ pub struct ConversationRequest {
     pub arkose_token: String,
     /// Always `false`.
     pub force_paragen: bool,
+    /// `["v1"]` to offer the delta-encoded stream; absent from the
+    /// original body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported_encodings: Option<Vec<String>>,
 }
 
 /// One message in a conversation request.
@@ -109,6 +113,7 @@ impl ConversationRequest {
             history_and_training_disabled: true,
             arkose_token: String::new(),
             force_paragen: false,
+            supported_encodings: None,
         }
     }
 }
