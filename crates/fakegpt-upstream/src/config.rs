@@ -1,6 +1,8 @@
 //! What the emulator does: its accounts, its replies, how it streams them,
 //! and the faults it can be asked to inject.
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// One shared account listed by `/api/loads`.
@@ -29,7 +31,10 @@ pub struct Config {
     pub accounts: Vec<Account>,
     /// How many characters each event adds to the answer (at least 1).
     pub chars_per_event: usize,
-    /// The pause before each event.
+    /// The pause before each answer event. Under a millisecond, events
+    /// keep to a schedule (event `n` is due `n + 1` pauses after the first
+    /// is), each reached to the microsecond rather than the millisecond
+    /// timers have.
     pub event_delay: Duration,
     /// The shortest answer, in characters: the reply is padded with more
     /// sentences until it is at least this long.
@@ -60,6 +65,100 @@ pub struct Config {
     /// events as the reply would take), so a client on the same machine can
     /// measure each chunk's delivery latency.
     pub stamp: bool,
+    /// How answers are encoded: cumulative events, delta-encoded `v1`
+    /// frames, or whichever the request asks for.
+    pub dialect: Dialect,
+    /// In the `v1` dialect, think before answering: a reasoning message
+    /// ([`crate::reasoning_for`]), a commentary preamble and a tool call
+    /// come before the answer, none of them answer text.
+    pub reasoning: bool,
+    /// Give every legacy event's `message.create_time` its send time, in
+    /// seconds with microseconds, written before `content` as the real
+    /// service does (off: the same fixed time in every event).
+    pub fresh_times: bool,
+    /// End the answer after this many characters, with
+    /// `finish_details.type` `max_tokens` (as an answer cut at its token
+    /// limit ends).
+    pub finish_after: Option<usize>,
+}
+
+/// How the conversation's answer is encoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// Cumulative events, each with the whole answer so far (what gpt4free's
+    /// client reads), whatever the request asks for.
+    #[default]
+    Legacy,
+    /// Delta-encoded frames (`event: delta_encoding` / `data: "v1"`, then
+    /// JSON patches), whatever the request asks for.
+    V1,
+    /// `v1` when the request's `supported_encodings` lists `"v1"`, legacy
+    /// otherwise.
+    Auto,
+}
+
+impl Dialect {
+    /// Every dialect, in the order help text lists them.
+    pub const ALL: [Dialect; 3] = [Dialect::Legacy, Dialect::V1, Dialect::Auto];
+
+    /// The dialect's name, as `fakegpt upstream --dialect` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Legacy => "legacy",
+            Dialect::V1 => "v1",
+            Dialect::Auto => "auto",
+        }
+    }
+
+    /// Whether a request that lists `encodings` as its
+    /// `supported_encodings` gets the delta-encoded answer.
+    pub fn speaks_v1(self, encodings: &[String]) -> bool {
+        match self {
+            Dialect::Legacy => false,
+            Dialect::V1 => true,
+            Dialect::Auto => encodings.iter().any(|e| e == "v1"),
+        }
+    }
+}
+
+/// Parses a dialect's name: `legacy`, `v1` or `auto`.
+impl FromStr for Dialect {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Dialect, String> {
+        Dialect::ALL
+            .into_iter()
+            .find(|d| d.name() == name)
+            .ok_or_else(|| format!("unknown dialect {name:?}; known: legacy, v1, auto"))
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Parses a pause in milliseconds, fractions allowed (`0.2`): a finite
+/// number, zero or more, for `--delay-ms`.
+pub fn parse_millis(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(ms) if ms.is_finite() && ms >= 0.0 && Duration::try_from_secs_f64(ms / 1e3).is_ok() => {
+            Ok(ms)
+        }
+        _ => Err(format!(
+            "{text:?} is not a pause: expected milliseconds, 0 or more (fractions allowed, e.g. 0.2)"
+        )),
+    }
+}
+
+/// A pause of `ms` milliseconds (fractions kept to the nanosecond); zero
+/// for a negative or not-a-number value, the longest pause for a huge one.
+pub fn millis(ms: f64) -> Duration {
+    if ms.is_nan() || ms <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(ms / 1e3).unwrap_or(Duration::MAX)
 }
 
 impl Default for Config {
@@ -83,6 +182,10 @@ impl Default for Config {
             seed: 1,
             compress: false,
             stamp: false,
+            dialect: Dialect::Legacy,
+            reasoning: false,
+            fresh_times: false,
+            finish_after: None,
         }
     }
 }

@@ -55,6 +55,21 @@ pub enum Fault {
         /// The line's length.
         bytes: usize,
     },
+    /// After this many answer events the stream carries an error instead of
+    /// more text (an envelope whose `error` is set), then `[DONE]`.
+    StreamError {
+        /// Answer events sent before the error.
+        after_events: usize,
+    },
+    /// After the first answer event the stream carries a moderation event
+    /// (flagged and blocked), then `[DONE]`.
+    Moderation,
+    /// The body ends cleanly after this many answer events: no last event,
+    /// no `message_stream_complete`, no `[DONE]`.
+    Incomplete {
+        /// Answer events sent before the end.
+        after_events: usize,
+    },
 }
 
 /// Which endpoint consumes a fault.
@@ -85,6 +100,9 @@ impl Fault {
         Fault::OversizedLine {
             bytes: 32 * 1024 * 1024,
         },
+        Fault::StreamError { after_events: 2 },
+        Fault::Moderation,
+        Fault::Incomplete { after_events: 3 },
     ];
 
     /// The fault's name, as `fakegpt upstream --fault` takes it.
@@ -104,6 +122,9 @@ impl Fault {
             Fault::NoValidEvent => "no-valid-event",
             Fault::GarbageLines => "garbage",
             Fault::OversizedLine { .. } => "oversized-line",
+            Fault::StreamError { .. } => "stream-error",
+            Fault::Moderation => "moderation",
+            Fault::Incomplete { .. } => "incomplete",
         }
     }
 
@@ -115,7 +136,9 @@ impl Fault {
                 Some(("SECS", retry_after))
             }
             Fault::DisconnectMidStream { after_events }
-            | Fault::StallMidStream { after_events } => Some(("EVENTS", count(after_events))),
+            | Fault::StallMidStream { after_events }
+            | Fault::StreamError { after_events }
+            | Fault::Incomplete { after_events } => Some(("EVENTS", count(after_events))),
             Fault::OversizedLine { bytes } => Some(("BYTES", count(bytes))),
             Fault::EmptyLoads
             | Fault::LoadsMissingField
@@ -125,7 +148,8 @@ impl Fault {
             | Fault::HtmlForbidden
             | Fault::WrongContentType
             | Fault::NoValidEvent
-            | Fault::GarbageLines => None,
+            | Fault::GarbageLines
+            | Fault::Moderation => None,
         }
     }
 
@@ -137,7 +161,9 @@ impl Fault {
                 *retry_after = value;
             }
             Fault::DisconnectMidStream { after_events }
-            | Fault::StallMidStream { after_events } => {
+            | Fault::StallMidStream { after_events }
+            | Fault::StreamError { after_events }
+            | Fault::Incomplete { after_events } => {
                 *after_events = count;
             }
             Fault::OversizedLine { bytes } => *bytes = count,

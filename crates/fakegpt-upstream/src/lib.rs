@@ -8,10 +8,12 @@
 //!   cookie sessions, a redirect on success), `GET /api/auth/session`
 //!   (access tokens tied to sessions), `POST /api/conversation` (Bearer
 //!   token and cookie checked, body validated, an event stream of the
-//!   cumulative answer);
-//! - [`reply`]: the deterministic replies, full of text JSON must escape;
-//! - [`config`]: streaming switches (characters per event, delay, CRLF,
-//!   random small writes, noise);
+//!   answer: cumulative legacy events, or delta-encoded `v1` frames as the
+//!   [`Dialect`] says);
+//! - [`reply`]: the deterministic replies, full of text JSON must escape,
+//!   and the reasoning shown before them;
+//! - [`config`]: streaming switches (dialect, characters per event, delay,
+//!   CRLF, random small writes, noise, reasoning, fresh times);
 //! - [`Fault`]: the misbehaviours it injects on demand, and their names;
 //! - [`state`]: sessions, tokens and the [`Counters`] tests read.
 //!
@@ -22,6 +24,7 @@
 pub mod config;
 mod fault;
 pub mod reply;
+mod request;
 pub mod routes;
 pub mod state;
 mod stream;
@@ -30,9 +33,9 @@ pub mod tls;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{Account, Config};
+pub use config::{Account, Config, Dialect};
 pub use fault::{Fault, FaultSpec};
-pub use reply::reply_for;
+pub use reply::{reasoning_for, reply_for};
 pub use state::{Counters, State};
 
 /// Accepts connections with `TCP_NODELAY`: events are small writes, and

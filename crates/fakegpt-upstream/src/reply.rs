@@ -46,6 +46,37 @@ pub fn reply_for(prompt: &str, min_chars: usize) -> String {
     reply
 }
 
+/// What the emulator "thinks" before answering `prompt` in the `v1`
+/// dialect with reasoning on: deterministic, and never part of the answer
+/// (a client that mixes it into the answer text is wrong).
+///
+/// Like the replies, it holds text JSON must escape.
+pub fn reasoning_for(prompt: &str) -> String {
+    let echo: String = prompt.chars().take(40).collect();
+    let plan = match fnv1a(prompt.as_bytes()) % 3 {
+        0 => "quote it back, then add a few sentences",
+        1 => "echo it first, then say something \"deterministic\"",
+        _ => "repeat it, then pad the answer with prose",
+    };
+    format!(
+        "Thinking about «{echo}» ({} characters). The plan: {plan}. \
+         No tools are really needed 🤔 — but a search\\lookup looks diligent.\n\
+         Then answer.",
+        prompt.chars().count()
+    )
+}
+
+/// A conversation's title, as the `v1` dialect's `title_generation` event
+/// gives it: the prompt's first words.
+pub(crate) fn title_for(prompt: &str) -> String {
+    let words: Vec<&str> = prompt.split_whitespace().take(5).collect();
+    if words.is_empty() {
+        "New chat".to_owned()
+    } else {
+        words.join(" ")
+    }
+}
+
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
@@ -65,6 +96,19 @@ mod tests {
         assert_ne!(reply_for("a", 0), reply_for("b", 0));
         assert!(reply_for("x", 32_000).chars().count() >= 32_000);
         assert!(reply_for(&"y".repeat(500), 0).contains("y…»"));
+    }
+
+    #[test]
+    fn reasoning_is_deterministic_and_not_the_reply() {
+        let thought = reasoning_for("Tell me a joke");
+        assert_eq!(thought, reasoning_for("Tell me a joke"));
+        assert!(thought.contains("«Tell me a joke»") && thought.contains('\\'));
+        assert!(!reply_for("Tell me a joke", 0).contains(&thought));
+        assert_eq!(
+            title_for("  one two three four five six "),
+            "one two three four five"
+        );
+        assert_eq!(title_for(" "), "New chat");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::fault::{Endpoint, Fault};
 use crate::reply::reply_for;
+use crate::request;
 use crate::state::{Count, Recorded, State};
 use crate::stream::{self, StreamFault};
 
@@ -207,30 +208,6 @@ async fn session(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Res
     }
 }
 
-#[derive(Deserialize)]
-struct ConversationBody {
-    action: String,
-    messages: Vec<BodyMessage>,
-    parent_message_id: String,
-    model: String,
-}
-
-#[derive(Deserialize)]
-struct BodyMessage {
-    author: BodyAuthor,
-    content: BodyContent,
-}
-
-#[derive(Deserialize)]
-struct BodyAuthor {
-    role: String,
-}
-
-#[derive(Deserialize)]
-struct BodyContent {
-    parts: Vec<String>,
-}
-
 async fn conversation(
     Extract(state): Extract<Arc<State>>,
     headers: HeaderMap,
@@ -251,17 +228,8 @@ async fn conversation(
         };
         return json_error(StatusCode::UNAUTHORIZED, detail);
     }
-    let parsed = match serde_json::from_slice::<ConversationBody>(&body) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                format!("malformed conversation body: {e}"),
-            )
-        }
-    };
-    let prompt = match validate(&parsed) {
-        Ok(prompt) => prompt,
+    let turn = match request::Turn::from_body(&body) {
+        Ok(turn) => turn,
         Err(why) => return json_error(StatusCode::BAD_REQUEST, why),
     };
     let fault = state.take_fault(Endpoint::Conversation);
@@ -291,11 +259,17 @@ async fn conversation(
     }
     state.bump(Count::Conversations);
     let config = state.config();
-    let reply = reply_for(&prompt, config.reply_chars);
+    let answer = stream::Answer {
+        reply: reply_for(&turn.prompt, config.reply_chars),
+        v1: config.dialect.speaks_v1(&turn.encodings),
+        prompt: turn.prompt,
+        model: turn.model,
+        user_message_id: turn.user_message_id,
+    };
     let body = stream::body(
         Arc::clone(&state),
         config,
-        reply,
+        answer,
         StreamFault::from_fault(fault.as_ref()),
     );
     (
@@ -306,23 +280,4 @@ async fn conversation(
         Body::from_stream(body),
     )
         .into_response()
-}
-
-fn validate(body: &ConversationBody) -> Result<String, String> {
-    if body.action != "next" {
-        return Err(format!("unsupported action {:?}", body.action));
-    }
-    if body.model.is_empty() || body.parent_message_id.is_empty() {
-        return Err("model and parent_message_id are required".into());
-    }
-    let message = body.messages.last().ok_or("messages must not be empty")?;
-    if message.author.role != "user" {
-        return Err("the last message must be the user's".into());
-    }
-    message
-        .content
-        .parts
-        .first()
-        .cloned()
-        .ok_or_else(|| "the message has no content parts".into())
 }

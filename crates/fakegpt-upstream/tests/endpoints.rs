@@ -6,64 +6,11 @@
     reason = "tests: a failure must fail the test"
 )]
 
+mod common;
+
+use common::{body, client, json_of, login};
 use fakegpt_upstream::{Config, Emulator, Fault};
 use serde_json::{json, Value};
-
-/// Sends `request` and parses its JSON answer.
-async fn json_of(request: reqwest::RequestBuilder) -> Value {
-    request.send().await.unwrap().json().await.unwrap()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Logs in by hand; returns the session cookie and the access token.
-async fn login(emulator: &Emulator) -> (String, String) {
-    let client = client();
-    let response = client
-        .post(format!("{}/auth/login", emulator.url()))
-        .form(&[
-            ("token_key", "shared-account-2"),
-            ("session_password", "abcdefghij"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 302);
-    assert_eq!(response.headers()["location"], "/");
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("Path=/"),
-        "{cookie}"
-    );
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let session: Value = json_of(
-        client
-            .get(format!("{}/api/auth/session", emulator.url()))
-            .header("cookie", &cookie),
-    )
-    .await;
-    let token = session["accessToken"].as_str().unwrap().to_owned();
-    (cookie, token)
-}
-
-fn body(prompt: &str) -> Value {
-    json!({
-        "action": "next",
-        "messages": [{"id": "1", "author": {"role": "user"},
-                      "content": {"content_type": "text", "parts": [prompt]}, "metadata": {}}],
-        "parent_message_id": "2", "model": "text-davinci-002-render-sha",
-        "plugin_ids": [], "timezone_offset_min": -120, "suggestions": [],
-        "history_and_training_disabled": true, "arkose_token": "", "force_paragen": false
-    })
-}
 
 #[tokio::test]
 async fn loads_list_the_accounts() {

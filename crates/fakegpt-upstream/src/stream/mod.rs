@@ -1,16 +1,29 @@
-//! The conversation's event stream: cumulative `next` events, with the
-//! noise, chunking and faults the configuration asks for.
+//! The conversation's event stream, in either dialect (cumulative legacy
+//! events or delta-encoded `v1` frames), with the pacing, noise, chunking
+//! and faults the configuration asks for.
+//!
+//! A [`Script`] says what to send, step by step, whatever the dialect; a
+//! [`script::Speaker`] writes each step in its dialect; [`body`] sends the
+//! steps.
+
+mod legacy;
+mod pace;
+mod script;
+mod v1;
+mod wire;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::Stream;
 use rand::{Rng, SeedableRng};
-use serde_json::json;
 
 use crate::config::Config;
 use crate::fault::Fault;
 use crate::state::{Count, State};
+use script::{Ids, Script, Step};
+
+pub(crate) use script::Answer;
 
 /// What a stream should do wrong, if anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +34,9 @@ pub(crate) enum StreamFault {
     NoValidEvent,
     Garbage,
     Oversized(usize),
+    Error(usize),
+    Moderation,
+    Incomplete(usize),
 }
 
 impl StreamFault {
@@ -33,6 +49,9 @@ impl StreamFault {
             Some(Fault::NoValidEvent) => StreamFault::NoValidEvent,
             Some(Fault::GarbageLines) => StreamFault::Garbage,
             Some(Fault::OversizedLine { bytes }) => StreamFault::Oversized(*bytes),
+            Some(Fault::StreamError { after_events }) => StreamFault::Error(*after_events),
+            Some(Fault::Moderation) => StreamFault::Moderation,
+            Some(Fault::Incomplete { after_events }) => StreamFault::Incomplete(*after_events),
             _ => StreamFault::None,
         }
     }
@@ -65,57 +84,20 @@ impl Drop for Guard {
     }
 }
 
-/// One JSON event carrying the answer so far.
-fn event(
-    message_id: &str,
-    conversation_id: &str,
-    text: &str,
-    last: bool,
-    message_type: &str,
-) -> String {
-    json!({
-        "message": {
-            "id": message_id,
-            "author": {"role": "assistant", "name": null, "metadata": {}},
-            "create_time": 1_700_000_000.0,
-            "update_time": null,
-            "content": {"content_type": "text", "parts": [text]},
-            "status": if last { "finished_successfully" } else { "in_progress" },
-            "end_turn": if last { json!(true) } else { json!(null) },
-            "weight": 1.0,
-            "metadata": {
-                "message_type": message_type,
-                "model_slug": "text-davinci-002-render-sha",
-                "finish_details": if last { json!({"type": "stop", "stop_tokens": [100260]}) } else { json!(null) },
-            },
-            "recipient": "all"
-        },
-        "conversation_id": conversation_id,
-        "error": null
-    })
-    .to_string()
-}
-
-/// The time now as a stamp: `<t:MICROSECONDS>` since the Unix epoch.
-pub(crate) fn stamp() -> String {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or_default();
-    format!("<t:{micros}>")
-}
-
-/// The body of a successful conversation answering with `reply`.
+/// The body of a successful conversation giving `answer`.
 pub(crate) fn body(
     state: Arc<State>,
     config: Config,
-    reply: String,
+    answer: Answer,
     fault: StreamFault,
 ) -> impl Stream<Item = Result<Bytes, Disconnect>> + Send {
-    let eol = if config.crlf { "\r\n" } else { "\n" };
-    let step = config.chars_per_event.max(1);
-    let message_id = uuid::Uuid::new_v4().to_string();
-    let conversation_id = uuid::Uuid::new_v4().to_string();
+    let ids = Ids {
+        message: uuid::Uuid::new_v4().to_string(),
+        conversation: uuid::Uuid::new_v4().to_string(),
+    };
+    let mut script = Script::new(&config, answer, ids, fault);
+    let mut pacer = pace::Pacer::new(config.event_delay);
+    let split_writes = config.split_writes;
     state.stream_started();
     let mut guard = Guard {
         state,
@@ -123,69 +105,45 @@ pub(crate) fn body(
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
     async_stream::stream! {
-        let mut pieces: Vec<String> = Vec::new();
-        let mut stamps = String::new();
-        // Where each character ends, so each event is a whole-character prefix.
-        let ends: Vec<usize> = reply.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
-        let total_events = ends.len().div_ceil(step);
-        if let StreamFault::Oversized(bytes) = fault {
-            pieces.push(format!("data: {}{eol}{eol}", "x".repeat(bytes)));
-        }
-        if config.noise {
-            pieces.push(format!(": keep-alive{eol}event: message{eol}id: 0{eol}retry: 1000{eol}{eol}"));
-        }
-        for n in 0..total_events {
-            match fault {
-                StreamFault::Disconnect(after) if n >= after => {
+        loop {
+            match script.next() {
+                Step::Write(frames) => {
+                    let done = frames.done.then(|| frames.done_frame());
+                    for frame in frames.list {
+                        if split_writes {
+                            let bytes = frame.into_bytes();
+                            let mut at = 0;
+                            while at < bytes.len() {
+                                let len = rng.random_range(1..=7).min(bytes.len() - at);
+                                yield Ok(Bytes::copy_from_slice(&bytes[at..at + len]));
+                                at += len;
+                                tokio::task::yield_now().await;
+                            }
+                        } else {
+                            yield Ok(Bytes::from(frame));
+                        }
+                    }
+                    if let Some(done) = done {
+                        yield Ok(Bytes::from(done));
+                    }
+                }
+                Step::Wait(n) => pacer.wait(n).await,
+                Step::Disconnect => {
                     // Let what was sent reach the client before the drop.
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     yield Err(Disconnect);
                     return;
                 }
-                StreamFault::Stall(after) if n >= after => {
-                    std::future::pending::<()>().await;
-                }
-                _ => {}
-            }
-            if !config.event_delay.is_zero() {
-                tokio::time::sleep(config.event_delay).await;
-            }
-            let end = ends[((n + 1) * step).min(ends.len()) - 1];
-            let last = n + 1 == total_events;
-            if config.stamp {
-                stamps.push_str(&stamp());
-            }
-            let text = if config.stamp { &stamps } else { &reply[..end] };
-            if config.noise || fault == StreamFault::NoValidEvent {
-                pieces.push(format!(": ping {n}{eol}{eol}"));
-                let other = event(&message_id, &conversation_id, "moderation noise", false, "variant");
-                pieces.push(format!("data: {other}{eol}{eol}"));
-            }
-            if fault == StreamFault::Garbage {
-                pieces.push(format!("data: {{\"message\": {{\"content\": {eol}data: not json at all{eol}{eol}"));
-            }
-            if fault != StreamFault::NoValidEvent {
-                let payload = event(&message_id, &conversation_id, text, last, "next");
-                pieces.push(format!("data: {payload}{eol}{eol}"));
-            }
-            for piece in pieces.drain(..) {
-                if config.split_writes {
-                    let bytes = piece.into_bytes();
-                    let mut at = 0;
-                    while at < bytes.len() {
-                        let len = rng.random_range(1..=7).min(bytes.len() - at);
-                        yield Ok(Bytes::copy_from_slice(&bytes[at..at + len]));
-                        at += len;
-                        tokio::task::yield_now().await;
+                Step::Stall => std::future::pending::<()>().await,
+                Step::End { completed } => {
+                    guard.finished = true;
+                    if completed {
+                        guard.state.bump(Count::Completed);
                     }
-                } else {
-                    yield Ok(Bytes::from(piece));
+                    break;
                 }
             }
         }
-        yield Ok(Bytes::from(format!("data: [DONE]{eol}{eol}")));
-        guard.finished = true;
-        guard.state.bump(Count::Completed);
         drop(guard);
     }
 }
@@ -194,6 +152,18 @@ pub(crate) fn body(
 mod tests {
     use super::*;
     use futures_util::StreamExt;
+    use wire::stamp;
+
+    /// A legacy answer giving `reply`.
+    fn legacy(reply: &str) -> Answer {
+        Answer {
+            prompt: "prompt".into(),
+            reply: reply.into(),
+            model: "text-davinci-002-render-sha".into(),
+            user_message_id: "user-1".into(),
+            v1: false,
+        }
+    }
 
     #[tokio::test]
     async fn events_are_cumulative_whole_characters() {
@@ -206,7 +176,7 @@ mod tests {
             ..Config::default()
         };
         let reply = "Привет 👋 \"x\"".to_string();
-        let chunks: Vec<Bytes> = body(state.clone(), config, reply.clone(), StreamFault::None)
+        let chunks: Vec<Bytes> = body(state.clone(), config, legacy(&reply), StreamFault::None)
             .map(|c| c.unwrap())
             .collect()
             .await;
@@ -242,7 +212,7 @@ mod tests {
             ..Config::default()
         };
         let before = stamp();
-        let chunks: Vec<Bytes> = body(state, config, "abcdef".into(), StreamFault::None)
+        let chunks: Vec<Bytes> = body(state, config, legacy("abcdef"), StreamFault::None)
             .map(|c| c.unwrap())
             .collect()
             .await;
