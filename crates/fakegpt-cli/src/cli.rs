@@ -194,6 +194,32 @@ pub struct UpstreamChoice {
         default_value = "fakegpt:"
     )]
     pub store_prefix: String,
+
+    /// The event-stream dialect to ask the upstream for: `legacy`
+    /// (cumulative events, the original request exactly) or `v1`
+    /// (delta-encoded, as newer web clients ask). Answers are decoded in
+    /// whichever dialect the upstream sends.
+    #[arg(long, env = "FAKEGPT_DIALECT", value_enum, default_value_t = DialectArg::Legacy)]
+    pub dialect: DialectArg,
+}
+
+/// `--dialect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DialectArg {
+    /// Cumulative events.
+    Legacy,
+    /// Delta-encoded patches.
+    V1,
+}
+
+impl DialectArg {
+    /// The library's dialect.
+    pub fn to_dialect(self) -> fakegpt::Dialect {
+        match self {
+            DialectArg::Legacy => fakegpt::Dialect::Legacy,
+            DialectArg::V1 => fakegpt::Dialect::V1,
+        }
+    }
 }
 
 /// Time limits and retries for upstream requests.
