@@ -437,12 +437,42 @@ pub struct EmulationArgs {
     /// Characters each event adds to the answer.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     pub chars_per_event: u64,
-    /// Milliseconds between events.
-    #[arg(long, default_value_t = 10)]
-    pub delay_ms: u64,
+    /// The stream's encoding: `legacy` (cumulative events), `v1`
+    /// (delta-encoded frames, whatever the request asked) or `auto` (`v1`
+    /// when the request lists it in `supported_encodings`).
+    #[arg(
+        long,
+        value_name = "DIALECT",
+        default_value = "legacy",
+        value_parser = clap::builder::TypedValueParser::try_map(
+            clap::builder::PossibleValuesParser::new(
+                fakegpt_upstream::Dialect::ALL.map(fakegpt_upstream::Dialect::name),
+            ),
+            |name: String| name.parse::<fakegpt_upstream::Dialect>(),
+        )
+    )]
+    pub dialect: fakegpt_upstream::Dialect,
+    /// Think before a `v1` answer: reasoning, a commentary preamble and a
+    /// tool call, none of them answer text.
+    #[arg(long)]
+    pub reasoning: bool,
+    /// Milliseconds between events; fractions pace to the microsecond
+    /// (e.g. 0.2).
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 10.0,
+        allow_negative_numbers = true,
+        value_parser = fakegpt_upstream::config::parse_millis
+    )]
+    pub delay_ms: f64,
     /// Pad every reply to at least this many characters.
     #[arg(long, default_value_t = 0)]
     pub reply_chars: usize,
+    /// End answers after this many characters, as cut at their token
+    /// limit (`finish_details.type` `max_tokens`).
+    #[arg(long, value_name = "N")]
+    pub max_tokens_after: Option<usize>,
     /// End lines with CRLF.
     #[arg(long)]
     pub crlf: bool,
@@ -452,6 +482,10 @@ pub struct EmulationArgs {
     /// Interleave comments and events that carry no answer.
     #[arg(long)]
     pub noise: bool,
+    /// Give every legacy event its send time as `create_time` (seconds
+    /// with microseconds, before `content`), as the real service does.
+    #[arg(long)]
+    pub fresh_times: bool,
     /// Access tokens expire after this many conversations.
     #[arg(long, value_name = "N")]
     pub token_expires_after: Option<u64>,
@@ -473,8 +507,12 @@ impl EmulationArgs {
     pub fn to_config(&self) -> fakegpt_upstream::Config {
         fakegpt_upstream::Config {
             chars_per_event: usize::try_from(self.chars_per_event).unwrap_or(usize::MAX),
-            event_delay: Duration::from_millis(self.delay_ms),
+            event_delay: fakegpt_upstream::config::millis(self.delay_ms),
             reply_chars: self.reply_chars,
+            finish_after: self.max_tokens_after,
+            dialect: self.dialect,
+            reasoning: self.reasoning,
+            fresh_times: self.fresh_times,
             crlf: self.crlf,
             split_writes: self.split_writes,
             noise: self.noise,
@@ -491,11 +529,15 @@ impl Default for EmulationArgs {
     fn default() -> Self {
         EmulationArgs {
             chars_per_event: 4,
-            delay_ms: 10,
+            dialect: fakegpt_upstream::Dialect::Legacy,
+            reasoning: false,
+            delay_ms: 10.0,
             reply_chars: 0,
+            max_tokens_after: None,
             crlf: false,
             split_writes: false,
             noise: false,
+            fresh_times: false,
             token_expires_after: None,
             login_delay_ms: 0,
             compress: false,
