@@ -266,3 +266,39 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// A stream that only grows, with timestamps before and after the
+    /// answer that change in every event, in any read sizes: the fast path
+    /// reads the whole answer string once, then only what each event adds.
+    #[test]
+    fn changing_fields_around_the_answer_keep_the_fast_path(
+        pieces in proptest::collection::vec("[a-z é\"\\\\\\n😀中\t]{1,12}", 2..30),
+        cuts in proptest::collection::vec(any::<usize>(), 0..30),
+    ) {
+        let mut body = String::new();
+        let mut text = String::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            text.push_str(piece);
+            // Long enough for the fast path, which skips tiny payloads.
+            let padded = format!("{:>70}{text}", "");
+            body.push_str(&format!("data: {}\n\n", styled_event(&padded, 5, "next", false, i, "")));
+        }
+        body.push_str("data: [DONE]\n\n");
+        let bytes = body.as_bytes();
+        let mut decoder = Decoder::new(1 << 20);
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+        points.sort_unstable();
+        points.push(bytes.len());
+        let (mut at, mut got) = (0, String::new());
+        for point in points {
+            got.push_str(&decoder.feed(&bytes[at..point]).unwrap());
+            at = point;
+        }
+        got.push_str(&decoder.finish().unwrap());
+        prop_assert_eq!(got, format!("{:>70}{text}", ""));
+        prop_assert_eq!(decoder.rescans(), 1);
+    }
+}
