@@ -51,6 +51,7 @@ impl Failure {
             ErrorKind::Rejected if err.status().is_some() => {
                 "the upstream refused the session even after logging in again; try again later".into()
             }
+            ErrorKind::Rejected if err.context().is_some_and(|c| c.starts_with("conversation")) => "the upstream refused this answer; rephrase the prompt or try again later".into(),
             ErrorKind::Rejected => "the upstream has no shared account free; try again later".into(),
             ErrorKind::UpstreamStatus => "the upstream failed; try again later".into(),
             ErrorKind::Protocol => {
