@@ -59,7 +59,13 @@ pub async fn connect(
         builder = builder.proxy(proxy);
     }
     let emulator = if choice.local {
-        let emulator = fakegpt_upstream::Emulator::start(EmulationArgs::default().to_config())
+        // Auto: the stream is delta-encoded when --dialect v1 asks for it,
+        // legacy otherwise, as a real backend answers either request.
+        let config = fakegpt_upstream::Config {
+            dialect: fakegpt_upstream::Dialect::Auto,
+            ..EmulationArgs::default().to_config()
+        };
+        let emulator = fakegpt_upstream::Emulator::start(config)
             .await
             .map_err(|e| {
                 Failure::new(
