@@ -155,3 +155,61 @@ def test_a_failure_mid_stream_reaches_the_client_after_the_text(server_factory, 
             received.append(chunk.choices[0].delta.content or "")
     assert "".join(received).startswith("You said")
     assert "broke off" in str(failure.value)
+
+
+def test_reasoning_streams_apart_from_the_answer(server_factory, upstream_factory):
+    """A delta-encoded upstream that reasons before it answers: with
+    `include_reasoning` (passed as OpenAI's SDK passes extra fields), the
+    reasoning comes as `delta.reasoning_content`, never inside `content`,
+    and before it; without it, no reasoning at all."""
+    thinking = upstream_factory("--delay-ms", "0", "--dialect", "v1", "--reasoning")
+    server = server_factory("serve", "--base-url", thinking.url, "--dialect", "v1")
+    # The same answer from an emulator that does not reason (replies
+    # depend on the prompt alone).
+    plain = upstream_factory("--delay-ms", "0")
+    prompt = "Think it over: «why» is the sky \"blue\"? 🌤"
+    answer = expected(plain, prompt)
+    client = client_for(server.url, key="unused")
+
+    stream = client.chat.completions.create(
+        model="gpt-3.5-turbo",
+        messages=[{"role": "user", "content": prompt}],
+        stream=True,
+        extra_body={"include_reasoning": True},
+    )
+    content, reasoning, order = [], [], []
+    for chunk in stream:
+        if not chunk.choices:
+            continue
+        delta = chunk.choices[0].delta
+        thought = (delta.model_extra or {}).get("reasoning_content")
+        assert thought == getattr(delta, "reasoning_content", None)
+        assert not (delta.content and thought), f"a chunk with both: {chunk}"
+        if thought:
+            reasoning.append(thought)
+            order.append("reasoning")
+        if delta.content:
+            content.append(delta.content)
+            order.append("content")
+    assert "".join(content) == answer
+    thoughts = "".join(reasoning)
+    assert thoughts.startswith("Thinking about «Think it over: «why» is the sky \"blue\"?"), thoughts
+    assert "Thinking about" not in answer and thoughts not in answer
+    first_content = order.index("content")
+    assert first_content > 0 and "reasoning" not in order[first_content:], order
+
+    stream = client.chat.completions.create(
+        model="gpt-3.5-turbo", messages=[{"role": "user", "content": prompt}], stream=True
+    )
+    chunks = [c for c in stream if c.choices]
+    assert all("reasoning_content" not in (c.choices[0].delta.model_extra or {}) for c in chunks)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == answer
+
+    whole = client.chat.completions.create(
+        model="gpt-3.5-turbo",
+        messages=[{"role": "user", "content": prompt}],
+        extra_body={"include_reasoning": True},
+    )
+    message = whole.choices[0].message
+    assert message.content == answer
+    assert (message.model_extra or {}).get("reasoning_content") == thoughts
