@@ -78,6 +78,28 @@ pub fn apply(doc: &mut Value, path: &str, op: Op, v: Value) -> bool {
     }
 }
 
+/// The value at `path`, if there is one; unlike `Value::pointer_mut`,
+/// allocates nothing for tokens without escapes.
+pub fn get_mut<'a>(doc: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    if path.is_empty() {
+        return Some(doc);
+    }
+    let mut at = doc;
+    for token in path.strip_prefix('/')?.split('/') {
+        let token: std::borrow::Cow<'_, str> = if token.contains('~') {
+            unescape_token(token).into()
+        } else {
+            token.into()
+        };
+        at = match at {
+            Value::Object(map) => map.get_mut(token.as_ref())?,
+            Value::Array(list) => list.get_mut(token.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
 /// `~1` is `/` and `~0` is `~` in a pointer's tokens.
 fn unescape_token(token: &str) -> String {
     if token.contains('~') {

@@ -231,6 +231,25 @@ impl Turn {
     }
 
     fn frame(&mut self, data: &[u8], sink: &mut Sink<'_>) -> Result<(), Error> {
+        // Most frames are `{"v": "more text"}`: read without the JSON
+        // parser, to the same effect.
+        if let Some(more) = shorthand_string(data) {
+            let index = match self.current {
+                Some(index) => index,
+                None => self.new_document(0)?,
+            };
+            self.current = Some(index);
+            let path = std::mem::take(&mut self.sticky_path);
+            let op = self.sticky_op;
+            let result = if op == Op::Append && self.fast_append(index, &path, more, sink) {
+                self.account(index, more.len(), false)
+            } else {
+                let v = Value::String(more.to_owned());
+                self.apply(index, &path, op, v, data.len(), sink, 0)
+            };
+            self.sticky_path = path;
+            return result;
+        }
         let Ok(frame) = serde_json::from_slice::<Frame>(data) else {
             return Ok(());
         };
@@ -342,6 +361,14 @@ impl Turn {
                 return Err(err);
             }
         }
+        // A change outside the content (metadata, status…) leaves the text
+        // as it was: only what the document is may have changed.
+        let doc = &mut self.docs[index];
+        let outside_content =
+            !path.is_empty() && !path.starts_with("/message/content") && path != "/message";
+        if outside_content && message::classify(&doc.value) == doc.kind {
+            return Ok(());
+        }
         self.refresh(index, sink);
         Ok(())
     }
@@ -355,18 +382,23 @@ impl Turn {
         if !(answer || reasoning) {
             return false;
         }
-        let Some(Value::String(text)) = doc.value.pointer_mut(path) else {
+        let Some(Value::String(text)) = doc::get_mut(&mut doc.value, path) else {
             return false;
         };
         text.push_str(more);
-        let mut new = String::new();
         if answer {
-            doc.answer.extend(more, &mut new);
-            self.hand_out_answer(index, &new, sink);
+            if !more.is_empty() {
+                if self.last_answer != Some(index) && self.answer_len > 0 {
+                    sink.text.push_str("\n\n");
+                    self.answer_len += 2;
+                }
+                self.last_answer = Some(index);
+                self.answer_len += more.len();
+            }
+            doc.answer.extend(more, sink.text);
         } else {
-            doc.reasoning.extend(more, &mut new);
-            self.reasoning_len += new.len();
-            sink.reasoning.push_str(&new);
+            doc.reasoning.extend(more, sink.reasoning);
+            self.reasoning_len += more.len();
         }
         true
     }
@@ -432,6 +464,34 @@ impl Turn {
         sink.text.push_str(new);
         self.answer_len += new.len();
     }
+}
+
+/// The text of a `{"v": "…"}` frame (spaces allowed), if the data is
+/// exactly that; anything else is left to the JSON parser.
+fn shorthand_string(data: &[u8]) -> Option<&str> {
+    let rest = skip_ws(data.strip_prefix(b"{")?);
+    let rest = skip_ws(rest.strip_prefix(b"\"v\"")?);
+    let rest = skip_ws(rest.strip_prefix(b":")?);
+    let raw = rest.strip_prefix(b"\"")?;
+    let end = memchr::memchr2(b'"', b'\\', raw)?;
+    // Escapes are rare in a few characters of text; leave them to serde.
+    if raw[end] != b'"' {
+        return None;
+    }
+    let after = skip_ws(&raw[end + 1..]);
+    if after != b"}" {
+        return None;
+    }
+    let text = std::str::from_utf8(&raw[..end]).ok()?;
+    (!text.bytes().any(|b| b < 0x20)).then_some(text)
+}
+
+fn skip_ws(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .unwrap_or(bytes.len());
+    &bytes[start..]
 }
 
 #[cfg(test)]
