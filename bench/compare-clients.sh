@@ -1,52 +1,57 @@
 #!/usr/bin/env bash
-# One long answer (32,000 characters, 4 per event: ~180 MB of cumulative
-# events) from the emulator, received by: curl (the floor, plus a memchr
-# pass), `fakegpt chat` (the whole process, start-up and login included),
-# and gpt4free 0.5.2.9's FakeGpt (in-process, logged in beforehand).
-# Prints CPU seconds (median of RUNS) and the ratios.
+# One long answer (CHARS characters, 4 per event) received by: curl (the
+# floor: receiving the bytes, logged in beforehand), `fakegpt chat` (the
+# whole process: start-up, login and decoding included), and gpt4free
+# 0.5.2.9's FakeGpt (in-process, logged in beforehand; it reads only the
+# legacy dialect). Four framings from the emulator, each event's JSON
+# carrying a fresh timestamp before the answer as a real upstream's does:
+#   legacy, unpaced    cumulative events as fast as the socket takes them
+#   legacy, paced      one event every PACE ms, each its own read
+#   v1, unpaced        delta-encoded frames
+#   v1, paced
+# Prints CPU seconds (median of RUNS) and the ratios, all from one run.
 #
-# usage: bench/compare-clients.sh [RUNS, default 3] [CHARS, default 32000]
+# usage: bench/compare-clients.sh [RUNS, default 5] [CHARS, default 32000] [PACE ms, default 0.2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs="${1:-3}"
+runs="${1:-5}"
 chars="${2:-32000}"
+pace="${3:-0.2}"
 
-cargo build --release --quiet -p fakegpt-cli
-cargo build --release --quiet -p fakegpt --example memchr_scan
+source bench/common.sh
 venv=target/bench-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check g4f==0.5.2.9
-
-bin=target/release/fakegpt
-out=$(mktemp)
-"$bin" upstream --port 0 --reply-chars "$chars" --chars-per-event 4 --delay-ms 0 >"$out" 2>/dev/null &
-upstream_pid=$!
-trap 'kill $upstream_pid 2>/dev/null; rm -f "$out"' EXIT
-for _ in $(seq 50); do [ -s "$out" ] && break; sleep 0.1; done
-url=$(head -n 1 "$out")
 prompt="Tell me a long story"
-
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-floor_receive=(); floor_scan=(); ours=(); theirs=()
-for _ in $(seq "$runs"); do
-  read -r receive size file < <("$venv/bin/python" bench/floor.py "$url" "$prompt")
-  read -r scan _ < <(target/release/examples/memchr_scan "$file")
-  rm -f "$file"
-  floor_receive+=("$receive"); floor_scan+=("$scan")
-  ours+=("$( { /usr/bin/time -f '%U %S' "$bin" chat --base-url "$url" "$prompt" >/dev/null; } 2>&1 | awk '{print $1 + $2}')")
-  theirs+=("$("$venv/bin/python" bench/g4f_client.py "${url/127.0.0.1/localhost}" "$prompt" | awk '{print $1}')")
+printf '%-16s %10s %9s %16s %18s %16s\n' framing "MB" "curl s" "fakegpt s (×curl)" "gpt4free s (×curl)" "gpt4free/fakegpt"
+for framing in "legacy 0" "legacy $pace" "v1 0" "v1 $pace"; do
+  read -r dialect delay <<<"$framing"
+  out="$tmp/upstream-$dialect-$delay"
+  "$bin" upstream --port 0 --dialect auto --fresh-times --reply-chars "$chars" \
+    --chars-per-event 4 --delay-ms "$delay" >"$out" 2>/dev/null &
+  pids+=($!)
+  url=$(wait_line "$out")
+  curl_s=(); ours=(); theirs=()
+  for _ in $(seq "$runs"); do
+    read -r receive size file < <("$venv/bin/python" bench/floor.py "$url" "$prompt" "$dialect")
+    rm -f "$file"
+    curl_s+=("$receive")
+    ours+=("$("$venv/bin/python" bench/cpu.py "$bin" chat --base-url "$url" --store memory --dialect "$dialect" "$prompt")")
+    if [ "$dialect" = legacy ]; then
+      theirs+=("$("$venv/bin/python" bench/g4f_client.py "${url/127.0.0.1/localhost}" "$prompt" | awk '{print $1}')")
+    fi
+  done
+  kill "${pids[-1]}" 2>/dev/null || true
+  c=$(printf '%s\n' "${curl_s[@]}" | median)
+  o=$(printf '%s\n' "${ours[@]}" | median)
+  t=$( [ "${#theirs[@]}" -gt 0 ] && printf '%s\n' "${theirs[@]}" | median || echo "")
+  label="$dialect, $( [ "$delay" = 0 ] && echo unpaced || echo "${delay} ms")"
+  awk -v label="$label" -v size="$size" -v c="$c" -v o="$o" -v t="$t" 'BEGIN {
+    theirs = (t == "") ? sprintf("%18s", "cannot read v1") : sprintf("%9.3f (%5.2fx)", t, t / c)
+    ratio = (t == "") ? "" : sprintf("%.1fx", t / o)
+    printf "%-16s %10.1f %9.3f %9.3f (%5.2fx) %s %16s\n", label, size / 1e6, c, o, o / c, theirs, ratio
+  }'
 done
-
-r=$(printf '%s\n' "${floor_receive[@]}" | median)
-s=$(printf '%s\n' "${floor_scan[@]}" | median)
-o=$(printf '%s\n' "${ours[@]}" | median)
-t=$(printf '%s\n' "${theirs[@]}" | median)
-awk -v r="$r" -v s="$s" -v o="$o" -v t="$t" -v size="$size" -v chars="$chars" -v runs="$runs" 'BEGIN {
-  floor = r + s
-  printf "answer: %d characters, %.1f MB of events; median of %d runs, CPU seconds\n", chars, size / 1e6, runs
-  printf "  floor: curl receive %.3f + memchr pass %.3f = %.3f\n", r, s, floor
-  printf "  fakegpt chat (whole process): %.3f  = %.2fx the floor\n", o, o / floor
-  printf "  gpt4free FakeGpt (in-process): %.3f = %.2fx the floor\n", t, t / floor
-  printf "  gpt4free / fakegpt: %.1fx\n", t / o
-}'
+echo "median of $runs runs; curl and fakegpt are whole processes, gpt4free is measured in-process after its log-in"

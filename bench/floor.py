@@ -2,7 +2,11 @@
 into /dev/null, logged in as a client would be) plus one pass over them to
 find the line ends. Prints the CPU seconds of each and the body size.
 
-usage: python floor.py URL PROMPT
+usage: python floor.py URL PROMPT [DIALECT]
+
+DIALECT `v1` offers the delta-encoded stream (`supported_encodings`), as
+`fakegpt chat --dialect v1` does; `legacy` (the default) sends the original
+body.
 """
 
 import json
@@ -26,16 +30,20 @@ def curl(*args: str) -> bytes:
 
 def main() -> None:
     url, prompt = sys.argv[1], sys.argv[2]
+    dialect = sys.argv[3] if len(sys.argv) > 3 else "legacy"
     jar = tempfile.NamedTemporaryFile(delete=False).name
     loads = json.loads(curl(f"{url}/api/loads"))["loads"]
     form = urllib.parse.urlencode({"token_key": loads[0]["token_id"], "session_password": "abcdefghij"})
     curl("-c", jar, "-b", jar, "-L", "-d", form, f"{url}/auth/login")
     token = json.loads(curl("-b", jar, f"{url}/api/auth/session"))["accessToken"]
-    body = json.dumps({
+    request = {
         "action": "next",
         "messages": [{"id": "1", "author": {"role": "user"}, "content": {"content_type": "text", "parts": [prompt]}, "metadata": {}}],
         "parent_message_id": "2", "model": "text-davinci-002-render-sha",
-    })
+    }
+    if dialect == "v1":
+        request["supported_encodings"] = ["v1"]
+    body = json.dumps(request)
     out = tempfile.NamedTemporaryFile(delete=False).name
     before = children_cpu()
     subprocess.run(

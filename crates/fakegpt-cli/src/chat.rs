@@ -67,25 +67,98 @@ impl Session {
         let fail = |e: fakegpt::Error| Failure::from_error(&e, self.provider.is_public_service());
         let mut stream = self.provider.chat(request).await.map_err(fail)?;
         let mut answer = String::new();
+        let mut out = Output::new(!std::io::stdout().is_terminal());
         let mut outcome = Ok(());
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(chunk) => {
+        loop {
+            let item = match out.due() {
+                None => stream.next().await,
+                Some(due) => tokio::select! {
+                    biased;
+                    () = tokio::time::sleep_until(due) => {
+                        if let Written::Closed = out.flush() {
+                            return Ok(answer);
+                        }
+                        continue;
+                    }
+                    item = stream.next() => item,
+                },
+            };
+            match item {
+                Some(Ok(chunk)) => {
                     answer.push_str(&chunk);
-                    if let Written::Closed = write_out(&chunk) {
+                    if let Written::Closed = out.push(&chunk) {
                         return Ok(answer);
                     }
                 }
-                Err(err) => {
+                Some(Err(err)) => {
                     outcome = Err(fail(err));
                     break;
                 }
+                None => break,
             }
+        }
+        if let Written::Closed = out.flush() {
+            return Ok(answer);
         }
         if !answer.is_empty() && !answer.ends_with('\n') {
             write_out("\n");
         }
         outcome.map(|()| answer)
+    }
+}
+
+/// The answer on its way to stdout. On a terminal each piece is written
+/// as it comes. Into a pipe or a file, pieces that come within
+/// [`Output::WINDOW`] of each other are written together: a fast stream
+/// costs one write per few kilobytes instead of one per event, and no
+/// text waits longer than the window.
+struct Output {
+    batch: bool,
+    pending: String,
+    /// When the oldest pending text must be written.
+    due: Option<tokio::time::Instant>,
+}
+
+impl Output {
+    /// The longest any text waits before it is written.
+    const WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
+    /// Pending text is written once it reaches this size.
+    const MAX_PENDING: usize = 64 * 1024;
+
+    fn new(batch: bool) -> Self {
+        Output {
+            batch,
+            pending: String::new(),
+            due: None,
+        }
+    }
+
+    fn due(&self) -> Option<tokio::time::Instant> {
+        self.due
+    }
+
+    fn push(&mut self, text: &str) -> Written {
+        if !self.batch {
+            return write_out(text);
+        }
+        if self.pending.is_empty() {
+            self.due = Some(tokio::time::Instant::now() + Self::WINDOW);
+        }
+        self.pending.push_str(text);
+        if self.pending.len() >= Self::MAX_PENDING {
+            return self.flush();
+        }
+        Written::All
+    }
+
+    fn flush(&mut self) -> Written {
+        self.due = None;
+        if self.pending.is_empty() {
+            return Written::All;
+        }
+        let written = write_out(&self.pending);
+        self.pending.clear();
+        written
     }
 }
 

@@ -163,7 +163,7 @@ fn styled_event(
     };
     let text_json = serde_json::to_string(text).unwrap();
     let decoy_json = serde_json::to_string(decoy).unwrap();
-    match style % 7 {
+    match style % 8 {
         // Compact, as serde writes it (the emulator).
         0 => serde_json::json!({
             "message": {"id": "m", "author": {"role": "assistant"},
@@ -196,6 +196,20 @@ fn styled_event(
             r#"{{"message":{{"id":"m","create_time":{}.{seq},"content":{{"content_type":"text","parts":[{text_json}]}},"status":"{status}","metadata":{{"message_type":"{message_type}","seq":{seq}}}}},"conversation_id":"c"}}"#,
             1_700_000_000 + seq
         ),
+        // Timestamps that change per event, sometimes into numbers JSON
+        // does not allow (which makes the event unreadable, as the full
+        // parser says), sometimes into a literal.
+        6 => {
+            let created = match seq % 4 {
+                0 => format!("{}.{seq}.{seq}", 1_700_000_000 + seq),
+                1 => format!("0{seq}"),
+                2 => "tru5".to_owned(),
+                _ => format!("{}.{seq}e-{seq}", 1_700_000_000 + seq),
+            };
+            format!(
+                r#"{{"message":{{"id":"m","create_time":{created},"content":{{"content_type":"text","parts":[{text_json}]}},"status":"{status}","metadata":{{"message_type":"{message_type}","n":-{seq}}}}},"conversation_id":"c"}}"#
+            )
+        }
         // The answer's parts holding more than one element, and a decoy in
         // a later, top-level "parts".
         _ => format!(
@@ -225,7 +239,7 @@ proptest! {
     /// styles, revisions, repeats and noise.
     #[test]
     fn the_fast_path_matches_the_full_parser(
-        steps in proptest::collection::vec((0u8..6, "[a-z é\"\\\\\\n😀中\t]{0,12}", 0u8..7), 1..25),
+        steps in proptest::collection::vec((0u8..6, "[a-z é\"\\\\\\n😀中\t]{0,12}", 0u8..8), 1..25),
         decoy in "[a-z\"]{0,6}",
         cuts in proptest::collection::vec(any::<usize>(), 0..30),
     ) {

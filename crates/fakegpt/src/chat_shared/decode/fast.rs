@@ -83,7 +83,14 @@ impl Cumulative {
         };
         let end = string_end(payload, scan_from)?;
         let same_tail = same_head && payload[end..] == self.tail[..];
-        let finish = if same_tail {
+        // Around the string, the event is the previous one's, or differs
+        // from it only in numbers (timestamps): then it is as well formed,
+        // and says what it said. Else the parser checks it.
+        let finish = if same_tail
+            || (self.known
+                && numbers_differ_only(&self.head, &payload[..start], false)
+                && numbers_differ_only(&self.tail, &payload[end..], true))
+        {
             self.finish
         } else {
             skeleton_is_next(payload, start, end)?
@@ -122,9 +129,106 @@ fn replace(buffer: &mut Vec<u8>, bytes: &[u8]) {
     buffer.extend_from_slice(bytes);
 }
 
+/// Whether `new` is `old` (JSON text that parsed, cut anywhere) with only
+/// number tokens outside strings changed, each still a valid JSON number.
+/// `in_string` says whether the text starts inside a string. Strings,
+/// keys, literals and punctuation must be equal byte for byte, so the two
+/// have the same structure and the same strings.
+fn numbers_differ_only(old: &[u8], new: &[u8], mut in_string: bool) -> bool {
+    let number = |b: u8| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E');
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() && j < new.len() {
+        let (a, b) = (old[i], new[j]);
+        if in_string {
+            if a != b {
+                return false;
+            }
+            match a {
+                b'\\' => {
+                    // The escaped byte must be equal too.
+                    if old.get(i + 1) != new.get(j + 1) {
+                        return false;
+                    }
+                    i += 2;
+                    j += 2;
+                }
+                b'"' => {
+                    in_string = false;
+                    i += 1;
+                    j += 1;
+                }
+                _ => {
+                    i += 1;
+                    j += 1;
+                }
+            }
+            continue;
+        }
+        let starts_number = |c: u8| c.is_ascii_digit() || c == b'-';
+        if starts_number(a) && starts_number(b) {
+            let run = |bytes: &[u8], from: usize| {
+                from + bytes[from..].iter().take_while(|&&c| number(c)).count()
+            };
+            let (old_end, new_end) = (run(old, i), run(new, j));
+            if old[i..old_end] != new[j..new_end] && !is_json_number(&new[j..new_end]) {
+                return false;
+            }
+            i = old_end;
+            j = new_end;
+            continue;
+        }
+        if a != b {
+            return false;
+        }
+        in_string = a == b'"';
+        i += 1;
+        j += 1;
+    }
+    i == old.len() && j == new.len()
+}
+
+/// JSON's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn is_json_number(text: &[u8]) -> bool {
+    let digits = |mut i: usize| {
+        let from = i;
+        while text.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        (i > from).then_some(i)
+    };
+    let mut i = usize::from(text.first() == Some(&b'-'));
+    i = match text.get(i) {
+        Some(b'0') => i + 1,
+        Some(b'1'..=b'9') => match digits(i) {
+            Some(end) => end,
+            None => return false,
+        },
+        _ => return false,
+    };
+    if text.get(i) == Some(&b'.') {
+        i = match digits(i + 1) {
+            Some(end) => end,
+            None => return false,
+        };
+    }
+    if matches!(text.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(text.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        i = match digits(i) {
+            Some(end) => end,
+            None => return false,
+        };
+    }
+    i == text.len()
+}
+
 /// Where the content of `"parts": ["…` starts, if the payload has it.
 fn parts_string(payload: &[u8]) -> Option<usize> {
-    let key = memmem::find(payload, b"\"parts\"")? + b"\"parts\"".len();
+    static PARTS: std::sync::LazyLock<memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memmem::Finder::new(b"\"parts\""));
+    let key = PARTS.find(payload)? + b"\"parts\"".len();
     let mut i = skip_ws(payload, key);
     (payload.get(i) == Some(&b':')).then_some(())?;
     i = skip_ws(payload, i + 1);
@@ -280,6 +384,61 @@ mod tests {
                 serde_json::from_str::<String>(&format!("\"{bad}\"")).is_err(),
                 "{bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn only_valid_numbers_outside_strings_may_differ() {
+        let old = br#"{"id":"m-1","t":1700000000.5,"n":-2,"ok":true,"s":"a\"1","parts":[""#;
+        for new in [
+            &br#"{"id":"m-1","t":1700000001.25,"n":-2,"ok":true,"s":"a\"1","parts":[""#[..],
+            br#"{"id":"m-1","t":17e3,"n":0,"ok":true,"s":"a\"1","parts":[""#,
+            br#"{"id":"m-1","t":-0.5E+2,"n":12,"ok":true,"s":"a\"1","parts":[""#,
+        ] {
+            assert!(
+                numbers_differ_only(old, new, false),
+                "{}",
+                String::from_utf8_lossy(new)
+            );
+        }
+        for new in [
+            // A string, a key or a literal changed.
+            &br#"{"id":"m-2","t":1700000000.5,"n":-2,"ok":true,"s":"a\"1","parts":[""#[..],
+            br#"{"id":"m-1","u":1700000000.5,"n":-2,"ok":true,"s":"a\"1","parts":[""#,
+            br#"{"id":"m-1","t":1700000000.5,"n":-2,"ok":fals,"s":"a\"1","parts":[""#,
+            br#"{"id":"m-1","t":1700000000.5,"n":-2,"ok":tru5,"s":"a\"1","parts":[""#,
+            br#"{"id":"m-1","t":1700000000.5,"n":-2,"ok":true,"s":"a\"2","parts":[""#,
+            // Numbers JSON does not allow.
+            br#"{"id":"m-1","t":1.2.3,"n":-2,"ok":true,"s":"a\"1","parts":[""#,
+            br#"{"id":"m-1","t":01,"n":-2,"ok":true,"s":"a\"1","parts":[""#,
+            br#"{"id":"m-1","t":1.,"n":-2,"ok":true,"s":"a\"1","parts":[""#,
+            br#"{"id":"m-1","t":1e,"n":--2,"ok":true,"s":"a\"1","parts":[""#,
+            // Longer or shorter.
+            br#"{"id":"m-1","t":1700000000.5,"n":-2,"ok":true,"s":"a\"1","parts":["#,
+        ] {
+            assert!(
+                !numbers_differ_only(old, new, false),
+                "{}",
+                String::from_utf8_lossy(new)
+            );
+        }
+        // A tail starts inside the answer string, at its closing quote.
+        assert!(numbers_differ_only(br#""],"x":1}"#, br#""],"x":22}"#, true));
+        assert!(!numbers_differ_only(
+            br#""],"x":"1"}"#,
+            br#""],"x":"22"}"#,
+            true
+        ));
+        for (text, valid) in [
+            ("0", true),
+            ("-0.0e-0", true),
+            ("12", true),
+            ("", false),
+            ("-", false),
+            ("1e+", false),
+            ("+1", false),
+        ] {
+            assert_eq!(is_json_number(text.as_bytes()), valid, "{text}");
         }
     }
 
