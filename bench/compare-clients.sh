@@ -12,6 +12,8 @@
 # Prints CPU seconds (median of RUNS) and the ratios, all from one run.
 #
 # usage: bench/compare-clients.sh [RUNS, default 5] [CHARS, default 32000] [PACE ms, default 0.2]
+# BEFORE=PATH adds a column: another `fakegpt` binary (an older build) on
+# the legacy framings (older builds have no --dialect).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
@@ -25,7 +27,9 @@ venv=target/bench-venv
 prompt="Tell me a long story"
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf '%-16s %10s %9s %16s %18s %16s\n' framing "MB" "curl s" "fakegpt s (×curl)" "gpt4free s (×curl)" "gpt4free/fakegpt"
+before="${BEFORE:-}"
+printf '%-16s %10s %9s %16s %18s %16s %16s\n' framing "MB" "curl s" "fakegpt s (×curl)" "gpt4free s (×curl)" "gpt4free/fakegpt" \
+  "$( [ -n "$before" ] && echo "before s (×curl)")"
 for framing in "legacy 0" "legacy $pace" "v1 0" "v1 $pace"; do
   read -r dialect delay <<<"$framing"
   out="$tmp/upstream-$dialect-$delay"
@@ -33,12 +37,14 @@ for framing in "legacy 0" "legacy $pace" "v1 0" "v1 $pace"; do
     --chars-per-event 4 --delay-ms "$delay" >"$out" 2>/dev/null &
   pids+=($!)
   url=$(wait_line "$out")
-  curl_s=(); ours=(); theirs=()
+  curl_s=(); ours=(); theirs=(); old=()
   for _ in $(seq "$runs"); do
-    read -r receive size file < <("$venv/bin/python" bench/floor.py "$url" "$prompt" "$dialect")
-    rm -f "$file"
+    read -r receive size < <("$venv/bin/python" bench/floor.py "$url" "$prompt" "$dialect")
     curl_s+=("$receive")
     ours+=("$("$venv/bin/python" bench/cpu.py "$bin" chat --base-url "$url" --store memory --dialect "$dialect" "$prompt")")
+    if [ "$dialect" = legacy ] && [ -n "$before" ]; then
+      old+=("$("$venv/bin/python" bench/cpu.py "$before" chat --base-url "$url" --store memory "$prompt")")
+    fi
     if [ "$dialect" = legacy ]; then
       theirs+=("$("$venv/bin/python" bench/g4f_client.py "${url/127.0.0.1/localhost}" "$prompt" | awk '{print $1}')")
     fi
@@ -47,11 +53,13 @@ for framing in "legacy 0" "legacy $pace" "v1 0" "v1 $pace"; do
   c=$(printf '%s\n' "${curl_s[@]}" | median)
   o=$(printf '%s\n' "${ours[@]}" | median)
   t=$( [ "${#theirs[@]}" -gt 0 ] && printf '%s\n' "${theirs[@]}" | median || echo "")
+  b=$( [ "${#old[@]}" -gt 0 ] && printf '%s\n' "${old[@]}" | median || echo "")
   label="$dialect, $( [ "$delay" = 0 ] && echo unpaced || echo "${delay} ms")"
-  awk -v label="$label" -v size="$size" -v c="$c" -v o="$o" -v t="$t" 'BEGIN {
+  awk -v label="$label" -v size="$size" -v c="$c" -v o="$o" -v t="$t" -v b="$b" 'BEGIN {
     theirs = (t == "") ? sprintf("%18s", "cannot read v1") : sprintf("%9.3f (%5.2fx)", t, t / c)
     ratio = (t == "") ? "" : sprintf("%.1fx", t / o)
-    printf "%-16s %10.1f %9.3f %9.3f (%5.2fx) %s %16s\n", label, size / 1e6, c, o, o / c, theirs, ratio
+    old = (b == "") ? "" : sprintf("%9.3f (%5.2fx)", b, b / c)
+    printf "%-16s %10.1f %9.3f %9.3f (%5.2fx) %s %16s %16s\n", label, size / 1e6, c, o, o / c, theirs, ratio, old
   }'
 done
 echo "median of $runs runs; curl and fakegpt are whole processes, gpt4free is measured in-process after its log-in"

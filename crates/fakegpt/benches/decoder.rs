@@ -1,6 +1,8 @@
-//! The event-stream decoder on realistic cumulative streams, beside a plain
-//! `memchr` scan of the same bytes (the practical ceiling: any client must
-//! at least find the line ends).
+//! The event-stream decoder on realistic streams of both dialects, beside
+//! a plain `memchr` scan of the same bytes (the practical ceiling: any
+//! client must at least find the line ends): cumulative events with fixed
+//! fields, cumulative events whose timestamps change in every event (as a
+//! real upstream sends them), and delta-encoded frames.
 //!
 //! ```text
 //! cargo bench -p fakegpt --bench decoder
@@ -20,6 +22,79 @@ use eventsource_stream::Eventsource;
 use fakegpt::decode::Decoder;
 use fakegpt::sse::EventSplitter;
 use futures_util::StreamExt;
+
+/// A cumulative stream whose events carry their send time before the
+/// answer and an update time after it, different in every event, with the
+/// keys in the real service's order.
+fn fresh_stream(answer: &str, step: usize) -> (Vec<u8>, usize) {
+    let ends: Vec<usize> = answer
+        .char_indices()
+        .map(|(i, c)| i + c.len_utf8())
+        .collect();
+    let mut body = Vec::new();
+    let mut events = 0;
+    let mut n = 0;
+    while n < ends.len() {
+        n = (n + step).min(ends.len());
+        let text = serde_json::to_string(&answer[..ends[n - 1]]).expect("serialises");
+        let created = 1_700_000_000.0 + events as f64 * 0.000_213;
+        body.extend_from_slice(
+            format!(
+                "data: {{\"message\": {{\"id\": \"4c7d7e1e-4b6a-4f7e-9d3c-8e2f1a0b5c6d\", \"author\": {{\"role\": \"assistant\", \"name\": null, \"metadata\": {{}}}}, \"create_time\": {created:.6}, \"update_time\": null, \"content\": {{\"content_type\": \"text\", \"parts\": [{text}]}}, \"status\": \"in_progress\", \"end_turn\": null, \"weight\": 1.0, \"metadata\": {{\"message_type\": \"next\", \"model_slug\": \"text-davinci-002-render-sha\", \"finish_details\": null, \"seq\": {events}}}, \"recipient\": \"all\"}}, \"conversation_id\": \"0d9c1f1e-2b3a-4c5d-8e7f-6a5b4c3d2e1f\", \"error\": null}}\n\n"
+            )
+            .as_bytes(),
+        );
+        events += 1;
+    }
+    body.extend_from_slice(b"data: [DONE]\n\n");
+    (body, events)
+}
+
+/// A delta-encoded turn: the hidden system message and the user's echo,
+/// then the answer `step` characters per frame, mostly `{"v": …}`
+/// shorthands, with a metadata detour and a patch and batch now and then.
+fn delta_stream(answer: &str, step: usize) -> (Vec<u8>, usize) {
+    let chars: Vec<char> = answer.chars().collect();
+    let mut frames: Vec<serde_json::Value> = vec![
+        serde_json::json!({"p": "", "o": "add", "c": 0, "v": {"message": {"id": "s", "author": {"role": "system"},
+            "content": {"content_type": "text", "parts": [""]}, "metadata": {"is_visually_hidden_from_conversation": true},
+            "recipient": "all"}, "conversation_id": "c", "error": null}}),
+        serde_json::json!({"p": "", "o": "add", "c": 1, "v": {"message": {"id": "u", "author": {"role": "user"},
+            "content": {"content_type": "text", "parts": ["benchmark"]}, "recipient": "all"}, "conversation_id": "c", "error": null}}),
+        serde_json::json!({"p": "", "o": "add", "c": 2, "v": {"message": {"id": "a", "author": {"role": "assistant"},
+            "content": {"content_type": "text", "parts": []}, "status": "in_progress", "metadata": {"message_type": "next"},
+            "recipient": "all", "channel": "final"}, "conversation_id": "c", "error": null}}),
+    ];
+    for (i, piece) in chars.chunks(step).enumerate() {
+        let piece: String = piece.iter().collect();
+        let explicit =
+            serde_json::json!({"p": "/message/content/parts/0", "o": "append", "v": piece});
+        match i % 16 {
+            0 => frames.push(explicit),
+            7 => {
+                frames.push(serde_json::json!({"p": "/message/metadata", "o": "append", "v": {"citations": []}}));
+                frames.push(explicit);
+            }
+            13 => {
+                frames.push(serde_json::json!({"p": "", "o": "patch", "v": [{"p": "/message/metadata", "o": "append", "v": {"n": i}}]}));
+                frames.push(serde_json::json!({"v": [{"p": "/message/content/parts/0", "o": "append", "v": piece}]}));
+            }
+            14 => frames.push(explicit),
+            _ => frames.push(serde_json::json!({"v": piece})),
+        }
+    }
+    frames.push(serde_json::json!({"p": "", "o": "patch", "v": [
+        {"p": "/message/status", "o": "replace", "v": "finished_successfully"},
+        {"p": "/message/end_turn", "o": "replace", "v": true}]}));
+    let mut body = b"event: delta_encoding\ndata: \"v1\"\n\n".to_vec();
+    for frame in &frames {
+        body.extend_from_slice(b"event: delta\ndata: ");
+        serde_json::to_writer(&mut body, frame).expect("serialises");
+        body.extend_from_slice(b"\n\n");
+    }
+    body.extend_from_slice(b"data: {\"type\": \"message_stream_complete\"}\n\ndata: [DONE]\n\n");
+    (body, frames.len())
+}
 
 /// A cumulative stream as the upstream sends it: the answer grows
 /// `step` characters per event, each event repeating it whole.
@@ -109,21 +184,31 @@ fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
-    for chars in [2_000usize, 32_000] {
+    for (kind, chars) in [
+        ("cumulative", 2_000usize),
+        ("cumulative", 32_000),
+        ("fresh", 32_000),
+        ("delta", 2_000),
+        ("delta", 32_000),
+    ] {
         let answer = fakegpt_upstream::reply_for("benchmark", chars);
         let answer: String = answer.chars().take(chars).collect();
-        let (body, events) = stream(&answer, 4);
+        let (body, events) = match kind {
+            "cumulative" => stream(&answer, 4),
+            "fresh" => fresh_stream(&answer, 4),
+            _ => delta_stream(&answer, 4),
+        };
         assert_eq!(
             decode(&body),
             answer.len(),
             "the decoder yields the whole answer"
         );
-        let mut group = c.benchmark_group(format!("cumulative_{chars}_chars"));
+        let mut group = c.benchmark_group(format!("{kind}_{chars}_chars"));
         group
             .sample_size(10)
             .throughput(Throughput::Bytes(body.len() as u64));
         eprintln!(
-            "{chars} characters: {} events, {:.1} MB",
+            "{kind}, {chars} characters: {} events, {:.1} MB",
             events,
             body.len() as f64 / 1e6
         );
