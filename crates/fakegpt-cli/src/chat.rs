@@ -69,19 +69,29 @@ impl Session {
         let mut answer = String::new();
         let mut out = Output::new(!std::io::stdout().is_terminal());
         let mut outcome = Ok(());
+        // One timer for the whole answer, moved to each batch's deadline.
+        let timer = tokio::time::sleep(std::time::Duration::ZERO);
+        tokio::pin!(timer);
+        let mut armed_for = None;
         loop {
             let item = match out.due() {
                 None => stream.next().await,
-                Some(due) => tokio::select! {
-                    biased;
-                    () = tokio::time::sleep_until(due) => {
-                        if let Written::Closed = out.flush() {
-                            return Ok(answer);
-                        }
-                        continue;
+                Some(due) => {
+                    if armed_for != Some(due) {
+                        timer.as_mut().reset(due);
+                        armed_for = Some(due);
                     }
-                    item = stream.next() => item,
-                },
+                    tokio::select! {
+                        biased;
+                        () = &mut timer => {
+                            if let Written::Closed = out.flush() {
+                                return Ok(answer);
+                            }
+                            continue;
+                        }
+                        item = stream.next() => item,
+                    }
+                }
             };
             match item {
                 Some(Ok(chunk)) => {

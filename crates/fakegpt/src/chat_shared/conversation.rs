@@ -51,6 +51,9 @@ pub async fn start(
 
 /// The answer's body as a stream of chunks, failing with a timeout when no
 /// bytes come for `idle` or the `deadline` passes.
+///
+/// The idle timer is armed once and moved on only when it fires early
+/// (bytes came meanwhile): a chunk costs a clock read, not a timer.
 pub fn body_chunks(
     response: reqwest::Response,
     idle: Option<Duration>,
@@ -59,32 +62,42 @@ pub fn body_chunks(
     let step = Step::Conversation;
     let mut body = response.bytes_stream();
     async_stream::stream! {
+        let far = || Instant::now() + Duration::from_secs(86_400 * 365);
+        let mut last = Instant::now();
+        let idle_timer = tokio::time::sleep_until(idle.map_or_else(far, |d| last + d));
+        let total_timer = tokio::time::sleep_until(deadline.map_or_else(far, |(at, _)| at));
+        tokio::pin!(idle_timer, total_timer);
         loop {
-            let now = Instant::now();
-            let idle_at = idle.map(|d| (now + d, TimeoutKind::Idle, d));
-            let total_at = deadline.map(|(at, d)| (at, TimeoutKind::Total, d));
-            let limit = match (idle_at, total_at) {
-                (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-                (a, b) => a.or(b),
-            };
-            let next = match limit {
-                Some((at, kind, after)) => match tokio::time::timeout_at(at, body.next()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        yield Err(step.timeout(kind, after));
+            tokio::select! {
+                biased;
+                next = body.next() => match next {
+                    Some(Ok(chunk)) => {
+                        if idle.is_some() {
+                            last = Instant::now();
+                        }
+                        yield Ok(chunk);
+                    }
+                    Some(Err(e)) => {
+                        let message = format!("the answer broke off: {}", error_chain(&e));
+                        yield Err(step.error(ErrorKind::Connect, message).with_source(e));
                         break;
                     }
+                    None => break,
                 },
-                None => body.next().await,
-            };
-            match next {
-                Some(Ok(chunk)) => yield Ok(chunk),
-                Some(Err(e)) => {
-                    let message = format!("the answer broke off: {}", error_chain(&e));
-                    yield Err(step.error(ErrorKind::Connect, message).with_source(e));
+                () = &mut total_timer, if deadline.is_some() => {
+                    if let Some((_, after)) = deadline {
+                        yield Err(step.timeout(TimeoutKind::Total, after));
+                    }
                     break;
                 }
-                None => break,
+                () = &mut idle_timer, if idle.is_some() => {
+                    let Some(after) = idle else { break };
+                    if last + after <= Instant::now() {
+                        yield Err(step.timeout(TimeoutKind::Idle, after));
+                        break;
+                    }
+                    idle_timer.as_mut().reset(last + after);
+                }
             }
         }
     }
