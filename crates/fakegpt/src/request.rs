@@ -10,8 +10,9 @@ use crate::message::Message;
 pub struct Timeouts {
     /// Connecting to the upstream or the proxy.
     pub connect: Option<Duration>,
-    /// The longest wait for the first answer text once the conversation
-    /// request is sent (each attempt). `None`: only `idle` applies.
+    /// The longest wait for the first answer text — or reasoning, from a
+    /// model that thinks first — once the conversation request is sent
+    /// (each attempt). `None`: only `idle` applies.
     pub first_byte: Option<Duration>,
     /// The longest wait for the next bytes of an answer (and for each
     /// login step's answer).

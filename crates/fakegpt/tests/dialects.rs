@@ -243,3 +243,33 @@ async fn a_delta_encoded_answer_that_stops_short_is_an_error() {
             .collect::<String>()
     );
 }
+
+#[tokio::test]
+async fn reasoning_counts_as_the_first_byte_and_comes_before_the_text() {
+    // The reasoning comes at once; the answer's first frame 400 ms later,
+    // past a first-byte timeout of 150 ms.
+    let upstream = Emulator::start(Config {
+        dialect: Served::V1,
+        reasoning: true,
+        event_delay: Duration::from_millis(400),
+        reply_chars: 0,
+        chars_per_event: 400,
+        ..Config::default()
+    })
+    .await
+    .expect("emulator starts");
+    let provider = FakeGpt::builder()
+        .base_url(upstream.url())
+        .dialect(Dialect::V1)
+        .retry(RetryPolicy::NONE)
+        .timeouts(fakegpt::Timeouts {
+            first_byte: Some(Duration::from_millis(150)),
+            ..fakegpt::Timeouts::default()
+        })
+        .build()
+        .expect("a provider");
+    let got = receive(&provider).await;
+    assert!(got.error.is_none(), "{:?}", got.error);
+    assert_eq!(got.reasoning, reasoning_for(PROMPT));
+    assert_eq!(got.text, upstream.reply_for(PROMPT));
+}

@@ -245,6 +245,12 @@ impl FakeGpt {
 
     /// One attempt: log in if needed, send the conversation (logging in
     /// again once on 401/403), and wait for the first answer text.
+    ///
+    /// The first-byte timeout runs until the first text or reasoning: a
+    /// model that thinks before it answers is not slow to respond. The
+    /// reasoning before the first text is held (bounded by the decoder)
+    /// and handed out with the answer; the idle and total timeouts still
+    /// bound the wait for the text.
     async fn attempt(
         &self,
         resolved: &Resolved,
@@ -258,26 +264,38 @@ impl FakeGpt {
                 .with_max_answer(self.inner.settings.max_answer);
             let mut stream =
                 conversation::chunks(response, timeouts.idle, deadline, decoder).boxed();
-            // Reasoning before the first text is held (bounded by the
-            // decoder) and handed out with the answer.
-            let mut reasoning = String::new();
             loop {
                 match stream.next().await {
-                    Some(Ok(Chunk::Text(text))) => {
-                        return Ok(Answer::new(text, stream).with_reasoning(reasoning))
+                    Some(Ok(chunk @ (Chunk::Text(_) | Chunk::Reasoning(_)))) => {
+                        return Ok((chunk, stream))
                     }
-                    Some(Ok(Chunk::Reasoning(more))) => reasoning.push_str(&more),
                     Some(Ok(_)) => continue,
                     Some(Err(err)) => return Err(err),
                     None => return Err(decode::no_valid_response()),
                 }
             }
         };
-        match timeouts.first_byte {
+        let (first, mut stream) = match timeouts.first_byte {
             Some(after) => tokio::time::timeout(after, first)
                 .await
                 .unwrap_or_else(|_| Err(Step::Conversation.timeout(TimeoutKind::FirstByte, after))),
             None => first.await,
+        }?;
+        let mut reasoning = match first {
+            Chunk::Text(text) => return Ok(Answer::new(text, stream)),
+            Chunk::Reasoning(reasoning) => reasoning,
+            _ => String::new(),
+        };
+        loop {
+            match stream.next().await {
+                Some(Ok(Chunk::Text(text))) => {
+                    return Ok(Answer::new(text, stream).with_reasoning(reasoning))
+                }
+                Some(Ok(Chunk::Reasoning(more))) => reasoning.push_str(&more),
+                Some(Ok(_)) => continue,
+                Some(Err(err)) => return Err(err),
+                None => return Err(decode::no_valid_response()),
+            }
         }
     }
 

@@ -3,10 +3,10 @@
 //!
 //! Both dialects are recognised from the stream itself, whatever the
 //! request asked: the legacy one (each event repeats the whole answer so
-//! far; [`DeltaTracker`] and the [`fast`] path turn it into new text) and
-//! the delta-encoded one ([`v1`]), which announces itself with `event:
+//! far; [`DeltaTracker`] and the `fast` path turn it into new text) and
+//! the delta-encoded one (`v1`), which announces itself with `event:
 //! delta_encoding` (or, failing that, starts with `delta` frames). Errors the
-//! upstream reports inside the stream ([`failure`]) end it with a typed
+//! upstream reports inside the stream (`failure`) end it with a typed
 //! error.
 //!
 //! [`Decoder`] is plain synchronous state that knows nothing of HTTP;
