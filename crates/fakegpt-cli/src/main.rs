@@ -42,7 +42,15 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async move {
         match args.command {
-            cli::Command::Chat(chat) => chat::run(chat).await,
+            // Spawned, so that the connection task and this one wake each
+            // other through the run queue, not through the driver.
+            cli::Command::Chat(chat) => match tokio::spawn(chat::run(chat)).await {
+                Ok(outcome) => outcome,
+                Err(err) => Err(report::Failure::new(
+                    format!("the chat stopped unexpectedly: {err}"),
+                    "run it again; report it if it persists",
+                )),
+            },
             cli::Command::Serve(serve) => serve::run(serve).await,
             cli::Command::Upstream(upstream) => upstream::run(upstream).await,
             cli::Command::Bench(bench) => bench::run(bench).await,
