@@ -81,15 +81,18 @@ impl Session {
                         timer.as_mut().reset(due);
                         armed_for = Some(due);
                     }
+                    // Text first: the timer is polled only when none is
+                    // ready (a ready stream is checked against the deadline
+                    // in `push`).
                     tokio::select! {
                         biased;
+                        item = stream.next() => item,
                         () = &mut timer => {
                             if let Written::Closed = out.flush() {
                                 return Ok(answer);
                             }
                             continue;
                         }
-                        item = stream.next() => item,
                     }
                 }
             };
@@ -151,11 +154,12 @@ impl Output {
         if !self.batch {
             return write_out(text);
         }
+        let now = tokio::time::Instant::now();
         if self.pending.is_empty() {
-            self.due = Some(tokio::time::Instant::now() + Self::WINDOW);
+            self.due = Some(now + Self::WINDOW);
         }
         self.pending.push_str(text);
-        if self.pending.len() >= Self::MAX_PENDING {
+        if self.pending.len() >= Self::MAX_PENDING || self.due.is_some_and(|due| now >= due) {
             return self.flush();
         }
         Written::All

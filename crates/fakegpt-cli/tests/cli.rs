@@ -718,3 +718,42 @@ fn session_show_and_clear_tell_what_is_kept_without_secrets() {
     assert!(text(&cleared.stdout).starts_with("forgot the session for"));
     assert!(show(&state).starts_with("no session kept for"));
 }
+
+#[test]
+fn piped_output_streams_each_piece_as_it_comes() {
+    // Events 150 ms apart: the 2 ms batching of a pipe must not hold one
+    // back for the next.
+    let up = upstream(Config {
+        chars_per_event: 12,
+        event_delay: std::time::Duration::from_millis(150),
+        ..Config::default()
+    });
+    let mut child = fakegpt()
+        .args(["chat", "--base-url", &up.emulator.url(), "hi"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _guard = watchdog(child.id(), 60);
+    let mut stdout = child.stdout.take().unwrap();
+    let mut pieces = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let n = std::io::Read::read(&mut stdout, &mut buffer).unwrap();
+        if n == 0 {
+            break;
+        }
+        pieces.push(buffer[..n].to_vec());
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let expected = fakegpt_upstream::reply_for("hi", 0);
+    let events = expected.chars().count().div_ceil(12);
+    assert_eq!(text(&pieces.concat()), format!("{expected}\n"));
+    // One read per event (the last one may carry the final newline too).
+    assert!(
+        pieces.len() >= events,
+        "{} reads for {events} events",
+        pieces.len()
+    );
+}
