@@ -270,8 +270,11 @@ impl State {
 /// The error a legacy event without answer text reports, if any: only
 /// payloads that mention one are parsed again.
 fn reported(payload: &[u8]) -> Option<Error> {
-    let finder = |needle: &[u8]| memchr::memmem::find(payload, needle).is_some();
-    if !(finder(b"error") || finder(b"moderation")) {
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    static ERROR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"error"));
+    static MODERATION: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"moderation"));
+    if ERROR.find(payload).is_none() && MODERATION.find(payload).is_none() {
         return None;
     }
     let value = serde_json::from_slice::<serde_json::Value>(payload).ok()?;
