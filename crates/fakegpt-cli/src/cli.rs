@@ -466,6 +466,21 @@ pub struct EmulationArgs {
         value_parser = fakegpt_upstream::config::parse_millis
     )]
     pub delay_ms: f64,
+    /// What replies are made of: `prose`, `markdown` (every construct a
+    /// chat page renders) or `hostile` (HTML and script payloads a client
+    /// must show as text).
+    #[arg(
+        long,
+        value_name = "KIND",
+        default_value = "prose",
+        value_parser = clap::builder::TypedValueParser::try_map(
+            clap::builder::PossibleValuesParser::new(
+                fakegpt_upstream::Replies::ALL.map(fakegpt_upstream::Replies::name),
+            ),
+            |name: String| name.parse::<fakegpt_upstream::Replies>(),
+        )
+    )]
+    pub replies: fakegpt_upstream::Replies,
     /// Pad every reply to at least this many characters.
     #[arg(long, default_value_t = 0)]
     pub reply_chars: usize,
@@ -509,6 +524,7 @@ impl EmulationArgs {
             chars_per_event: usize::try_from(self.chars_per_event).unwrap_or(usize::MAX),
             event_delay: fakegpt_upstream::config::millis(self.delay_ms),
             reply_chars: self.reply_chars,
+            replies: self.replies,
             finish_after: self.max_tokens_after,
             dialect: self.dialect,
             reasoning: self.reasoning,
@@ -532,6 +548,7 @@ impl Default for EmulationArgs {
             dialect: fakegpt_upstream::Dialect::Legacy,
             reasoning: false,
             delay_ms: 10.0,
+            replies: fakegpt_upstream::Replies::Prose,
             reply_chars: 0,
             max_tokens_after: None,
             crlf: false,

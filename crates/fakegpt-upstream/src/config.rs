@@ -80,6 +80,72 @@ pub struct Config {
     /// `finish_details.type` `max_tokens` (as an answer cut at its token
     /// limit ends).
     pub finish_after: Option<usize>,
+    /// What the replies say: prose, Markdown, or HTML and script payloads
+    /// a client must show as text.
+    pub replies: Replies,
+}
+
+/// What the emulator's replies are made of (each deterministic, and each
+/// opening with the prompt quoted back).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Replies {
+    /// Sentences full of text JSON must escape ([`crate::reply_for`]).
+    #[default]
+    Prose,
+    /// A Markdown document: headings, emphasis, lists, a quote, a table,
+    /// links and fenced code ([`crate::reply::markdown_reply`]).
+    Markdown,
+    /// HTML and JavaScript payloads (script tags, event handlers,
+    /// `javascript:` links) that a page must show as text and never run
+    /// ([`crate::reply::hostile_reply`]).
+    Hostile,
+}
+
+impl Replies {
+    /// Every kind, in the order help text lists them.
+    pub const ALL: [Replies; 3] = [Replies::Prose, Replies::Markdown, Replies::Hostile];
+
+    /// The kind's name, as `fakegpt upstream --replies` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Replies::Prose => "prose",
+            Replies::Markdown => "markdown",
+            Replies::Hostile => "hostile",
+        }
+    }
+
+    /// The reply to `prompt`, padded with prose to at least `min_chars`.
+    pub fn reply(self, prompt: &str, min_chars: usize) -> String {
+        match self {
+            Replies::Prose => crate::reply_for(prompt, min_chars),
+            Replies::Markdown => {
+                crate::reply::padded(crate::reply::markdown_reply(prompt), min_chars)
+            }
+            Replies::Hostile => {
+                crate::reply::padded(crate::reply::hostile_reply(prompt), min_chars)
+            }
+        }
+    }
+}
+
+/// Parses a kind's name: `prose`, `markdown` or `hostile`.
+impl FromStr for Replies {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Replies, String> {
+        Replies::ALL
+            .into_iter()
+            .find(|r| r.name() == name)
+            .ok_or_else(|| {
+                format!("unknown kind of reply {name:?}; known: prose, markdown, hostile")
+            })
+    }
+}
+
+impl fmt::Display for Replies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// How the conversation's answer is encoded.
@@ -186,6 +252,7 @@ impl Default for Config {
             reasoning: false,
             fresh_times: false,
             finish_after: None,
+            replies: Replies::Prose,
         }
     }
 }

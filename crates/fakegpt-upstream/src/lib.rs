@@ -9,9 +9,10 @@
 //!   (access tokens tied to sessions), `POST /api/conversation` (Bearer
 //!   token and cookie checked, body validated, an event stream of the
 //!   answer: cumulative legacy events, or delta-encoded `v1` frames as the
-//!   [`Dialect`] says);
-//! - [`reply`]: the deterministic replies, full of text JSON must escape,
-//!   and the reasoning shown before them;
+//!   [`Dialect`] says), and `GET /_emulator/counters` for tests and demos;
+//! - [`reply`]: the deterministic replies (prose full of text JSON must
+//!   escape, Markdown, or HTML/JS payloads), and the reasoning shown before
+//!   them;
 //! - [`config`]: streaming switches (dialect, characters per event, delay,
 //!   CRLF, random small writes, noise, reasoning, fresh times);
 //! - [`Fault`]: the misbehaviours it injects on demand, and their names;
@@ -33,7 +34,7 @@ pub mod tls;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{Account, Config, Dialect};
+pub use config::{Account, Config, Dialect, Replies};
 pub use fault::{Fault, FaultSpec};
 pub use reply::{reasoning_for, reply_for};
 pub use state::{Counters, State};
@@ -150,7 +151,8 @@ impl Emulator {
 
     /// The reply it gives to `prompt` under its current configuration.
     pub fn reply_for(&self, prompt: &str) -> String {
-        reply_for(prompt, self.state.config().reply_chars)
+        let config = self.state.config();
+        config.replies.reply(prompt, config.reply_chars)
     }
 }
 

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::fault::{Endpoint, Fault};
-use crate::reply::reply_for;
 use crate::request;
 use crate::state::{Count, Recorded, State};
 use crate::stream::{self, StreamFault};
@@ -30,6 +29,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/auth/login", post(login))
         .route("/api/auth/session", get(session))
         .route("/api/conversation", post(conversation))
+        .route("/_emulator/counters", get(counters))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -86,6 +86,13 @@ async fn record(
 
 fn json_error(status: StatusCode, detail: impl serde::Serialize) -> Response {
     (status, Json(json!({ "detail": detail }))).into_response()
+}
+
+/// `GET /_emulator/counters`: the [`Counters`](crate::Counters) as JSON, so
+/// that a test or a person driving a separate emulator process can see what
+/// it served (and what its clients abandoned). Not part of the real service.
+async fn counters(Extract(state): Extract<Arc<State>>) -> Response {
+    Json(state.counters()).into_response()
 }
 
 async fn not_found() -> Response {
@@ -260,7 +267,7 @@ async fn conversation(
     state.bump(Count::Conversations);
     let config = state.config();
     let answer = stream::Answer {
-        reply: reply_for(&turn.prompt, config.reply_chars),
+        reply: config.replies.reply(&turn.prompt, config.reply_chars),
         v1: config.dialect.speaks_v1(&turn.encodings),
         prompt: turn.prompt,
         model: turn.model,

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::fault::{Endpoint, Fault};
 
 /// How often each thing happened, as tests read it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counters {
     /// `GET /api/loads` requests.
     pub loads: u64,

@@ -209,3 +209,41 @@ async fn answers_are_compressed_when_asked_and_configured() {
     // A cumulative stream shrinks by far more than ordinary text does.
     assert!(sizes[1..].iter().all(|s| s * 20 < sizes[0]), "{sizes:?}");
 }
+
+#[tokio::test]
+async fn counters_are_served_as_json_and_replies_come_in_each_kind() {
+    use fakegpt_upstream::Replies;
+    let emulator = Emulator::start(Config {
+        replies: Replies::Markdown,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let counters = format!("{}/_emulator/counters", emulator.url());
+    let before: Value = json_of(client().get(&counters)).await;
+    assert_eq!(before["conversations"], 0);
+    let session = common::Session::new(&emulator).await;
+    let text = session.text(&body("render me")).await;
+    let after: Value = json_of(client().get(&counters)).await;
+    assert_eq!(after["conversations"], 1);
+    assert_eq!(after["completed"], 1);
+    assert_eq!(after["cancelled"], 0);
+    assert_eq!(after["logins"], 1);
+    let markdown = emulator.reply_for("render me");
+    assert!(markdown.contains("```"), "{markdown}");
+    let last = common::frames(&text)
+        .iter()
+        .filter_map(common::Frame::json)
+        .filter_map(|event| {
+            event["message"]["content"]["parts"][0]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .last()
+        .unwrap();
+    assert_eq!(last, markdown);
+    for kind in Replies::ALL {
+        assert_eq!(kind.name().parse::<Replies>(), Ok(kind));
+    }
+    assert!("html".parse::<Replies>().is_err());
+}
