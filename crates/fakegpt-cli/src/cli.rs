@@ -404,6 +404,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub model_aliases: Vec<String>,
+
+    /// Do not serve the chat page at `/` (the API only).
+    #[arg(long, env = "FAKEGPT_NO_WEB")]
+    pub no_web: bool,
 }
 
 /// `fakegpt upstream`.

@@ -50,6 +50,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         %url,
         upstream = upstream.provider.base_url(),
         auth = if config.requires_key() { "api keys" } else { "off" },
+        page = if config.serves_page() { "/" } else { "off" },
         "serving the OpenAI-compatible API"
     );
     fakegpt_gateway::serve(listener, provider, config, shutdown_signal())
@@ -77,6 +78,7 @@ fn settings(args: &ServeArgs) -> Result<GatewayConfig, Failure> {
         .max_body_bytes(args.max_body_bytes)
         .body_timeout(seconds("--body-timeout", args.body_timeout)?)
         .max_concurrency(args.max_concurrency as usize)
+        .web(!args.no_web)
         .shutdown_grace(seconds("--shutdown-grace", args.shutdown_grace)?);
     let store = crate::provider::store_for(&args.upstream, "serve");
     match store.fleet() {

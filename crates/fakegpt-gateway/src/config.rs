@@ -30,11 +30,13 @@ pub struct GatewayConfig {
     pub(crate) fleet: Option<fakegpt::Fleet>,
     pub(crate) max_concurrency_global: Option<u32>,
     pub(crate) key_rate_limit: Option<u32>,
+    pub(crate) web: bool,
 }
 
 impl Default for GatewayConfig {
     /// No API keys (loopback only), 1 MiB bodies sent within 30 s, 1024
-    /// requests in flight, no CORS, no aliases, 30 s of grace at shutdown.
+    /// requests in flight, no CORS, no aliases, 30 s of grace at shutdown,
+    /// the chat page at `/`.
     fn default() -> Self {
         GatewayConfig {
             api_keys: Vec::new(),
@@ -48,6 +50,7 @@ impl Default for GatewayConfig {
             fleet: None,
             max_concurrency_global: None,
             key_rate_limit: None,
+            web: true,
         }
     }
 }
@@ -68,6 +71,11 @@ impl GatewayConfig {
     /// The most chat requests in flight.
     pub fn max_concurrency(&self) -> usize {
         self.max_concurrency
+    }
+
+    /// Whether the chat page is served at `/`.
+    pub fn serves_page(&self) -> bool {
+        self.web
     }
 
     /// Whether clients must send an API key.
@@ -180,6 +188,13 @@ impl GatewayConfigBuilder {
     /// is one, else by this instance.
     pub fn key_rate_limit(mut self, per_minute: u32) -> Self {
         self.config.key_rate_limit = Some(per_minute);
+        self
+    }
+
+    /// Serves the chat page at `/` (on by default). The page is public, like
+    /// any page; the API behind it still asks for a key when there are keys.
+    pub fn web(mut self, on: bool) -> Self {
+        self.config.web = on;
         self
     }
 

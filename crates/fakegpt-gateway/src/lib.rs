@@ -16,6 +16,7 @@
 //! - `limits`: the fleet-wide concurrency cap and the per-key request
 //!   rates (in the shared Redis when there is one);
 //! - `tokens`: `usage` with the real `cl100k_base` encoding;
+//! - `web`: the chat page at `/`, embedded in the binary;
 //! - `config`: [`GatewayConfig`], checked when built.
 //!
 //! [`router`] builds the routes (tests call it without a socket);
@@ -39,6 +40,7 @@ mod state;
 pub mod tokens;
 #[doc(hidden)]
 pub mod validate;
+mod web;
 
 use std::future::{Future, IntoFuture};
 use std::sync::atomic::Ordering;
@@ -80,6 +82,11 @@ fn routes(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
+    if state.config.web {
+        router = router
+            .route("/", get(web::index))
+            .route("/assets/{name}", get(web::asset));
+    }
     if let Some(cors) = cors(&state.config.cors_origins) {
         router = router.layer(cors);
     }

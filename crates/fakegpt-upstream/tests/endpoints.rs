@@ -239,7 +239,7 @@ async fn counters_are_served_as_json_and_replies_come_in_each_kind() {
                 .as_str()
                 .map(str::to_owned)
         })
-        .last()
+        .next_back()
         .unwrap();
     assert_eq!(last, markdown);
     for kind in Replies::ALL {
