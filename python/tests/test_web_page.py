@@ -330,12 +330,23 @@ def test_an_api_key_is_asked_for_kept_in_the_browser_and_sent(driver, stack):
 def test_rate_limits_and_failures_stay_readable(driver, stack):
     # One attempt: the gateway would otherwise wait out the 429 and retry.
     server, upstream = stack(
-        "--delay-ms", "5", "--fault", "429:7", "--fault", "disconnect:6", serve_args=("--max-attempts", "1")
+        "--delay-ms",
+        "5",
+        "--fault",
+        "429:7",
+        "--fault",
+        "500",
+        "--fault",
+        "disconnect:6",
+        serve_args=("--max-attempts", "1"),
     )
     page = Page(driver, server.url)
     page.send("First try")
     error = wait_for(lambda: page.errors(), "the 429 message")[0]
-    assert "7" in error and ("many" in error.lower() or "rate" in error.lower()), error
+    assert "7 s" in error and ("many" in error.lower() or "rate" in error.lower()), error
+    page.send("Then a failing upstream")
+    wait_for(lambda: any("502" in e for e in page.errors()), "the 502 message")
+    assert page.all('#log article[data-role="assistant"]') == [], "no answer was invented"
     page.send("Second try")
     failed = page.wait_answer(1, "failed")
     partial = failed.find_element(By.CSS_SELECTOR, ".content").text
@@ -469,3 +480,38 @@ def test_scrolling_up_stops_following_until_jump_to_latest(driver, stack):
         assert answer.get_attribute("data-state") == "stopped"
     finally:
         driver.set_window_size(1280, 900)
+
+
+def test_the_theme_follows_the_system(driver, stack):
+    server, upstream = stack("--delay-ms", "0")
+    background = "return getComputedStyle(document.body).backgroundColor"
+    colours = {}
+    try:
+        for scheme in ("light", "dark"):
+            driver.execute_cdp_cmd(
+                "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]}
+            )
+            page = Page(driver, server.url)
+            colours[scheme] = driver.execute_script(background)
+            (ROOT / "target").mkdir(exist_ok=True)
+            (ROOT / "target" / f"web-page-{scheme}.png").write_bytes(base64.b64decode(driver.get_screenshot_as_base64()))
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+    def luminance(css: str) -> float:
+        r, g, b = [int(float(v)) for v in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    assert luminance(colours["light"]) > 180 > 80 > luminance(colours["dark"]), colours
+
+
+def test_no_web_serves_the_api_only(server_factory):
+    import urllib.error
+    import urllib.request
+
+    server = server_factory("serve", "--local", "--no-web")
+    with pytest.raises(urllib.error.HTTPError) as page:
+        urllib.request.urlopen(f"{server.url}/", timeout=10)
+    assert page.value.code == 404
+    with urllib.request.urlopen(f"{server.url}/v1/models", timeout=10) as models:
+        assert models.status == 200

@@ -1,29 +1,30 @@
-// The chat page: conversations in the sidebar, the current one in the log,
-// answers streamed from the gateway and rendered as Markdown as they come.
+// The chat page's controller: the conversations and which one is open,
+// the sidebar, the model picker, the composer, asking for an answer and
+// streaming it in, Settings, and wiring it all up at load.
 //
-// Every node is built with createElement and textContent (never an HTML
-// string), so nothing a model, a user or an error says can become markup.
+// The log of messages is messages.js; the dialogs and the API-key flow are
+// dialogs.js; small DOM helpers are dom.js. Every node is built with
+// createElement and textContent (never an HTML string), so nothing a
+// model, a user or an error says can become markup.
 
-import { renderInto } from './markdown.js';
 import * as store from './store.js';
 import { ApiError, listModels, streamChat } from './api.js';
+import { $, announce, button, el, grow, icon, isSendKey } from './dom.js';
+import { askRename, bindKeyControls, confirmDelete, needKey, updateKeyControls } from './dialogs.js';
+import {
+  appendMessage, cancelPaint, clearErrors, followLatest, initLog, jumpToLatest, refreshActions,
+  refreshMessage, removeMessage, schedulePaint, scrollToBottom, showError, showMessages,
+} from './messages.js';
 
-const $ = (id) => document.getElementById(id);
 const ui = {
-  log: $('log'), jump: $('jump'), status: $('status'), title: $('chat-title'),
+  title: $('chat-title'),
   composer: $('composer'), message: $('message'), send: $('send'), stop: $('stop'),
   list: $('conversations'), newChat: $('new-chat'), menu: $('menu'), sidebar: $('sidebar'),
   scrim: $('scrim'), settings: $('settings'), model: $('model'), modelStatus: $('model-status'),
-  system: $('system'), keyStatus: $('key-status'), changeKey: $('change-key'), forgetKey: $('forget-key'),
+  system: $('system'),
   banner: $('storage-banner'), alert: $('storage-alert'), dismiss: $('storage-dismiss'),
-  keyDialog: $('key-dialog'), keyInput: $('api-key'), keyError: $('key-error'),
-  renameDialog: $('rename-dialog'), renameInput: $('rename-input'),
-  deleteDialog: $('delete-dialog'), deleteText: $('delete-text'),
-  copyDialog: $('copy-dialog'), copyText: $('copy-text'),
 };
 
-/** How close to the bottom (px) still counts as "at the bottom". */
-const FOLLOW_SLACK = 40;
 const STORAGE_FULL = 'Browser storage is full: this conversation is not saved. '
   + 'Export it or delete old conversations.';
 const STORAGE_MISSING = 'Browser storage is not available: conversations will not be saved.';
@@ -33,49 +34,11 @@ const state = {
   current: null,
   models: [],
   modelsLoaded: null, // a promise while the list loads
-  stream: null, // {conv, msg, controller, frame}
-  follow: true,
-  keyWaiters: new Map(), // what to retry once a key is given: name → {retry, cancel}
+  stream: null, // {conv, msg, controller, frame, timer, nextPaint}
 };
 
-/** The article showing each message, and back. */
-const articleOf = new WeakMap();
-const messageOf = new WeakMap();
-
-// ------------------------------------------------------------ utilities
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function button(label, onClick, className = 'button small') {
-  const b = el('button', className, label);
-  b.type = 'button';
-  b.addEventListener('click', onClick);
-  return b;
-}
-
-const SVG = 'http://www.w3.org/2000/svg';
-function icon(path) {
-  const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('focusable', 'false');
-  const p = document.createElementNS(SVG, 'path');
-  p.setAttribute('d', path);
-  svg.append(p);
-  return svg;
-}
 const PENCIL = 'M4 20h4L19 9l-4-4L4 16v4zM14 6l4 4';
 const TRASH = 'M5 7h14M10 7V4h4v3M7 7l1 13h8l1-13';
-
-/** Tells screen readers (the status line is visually hidden). */
-function announce(text) {
-  ui.status.textContent = text;
-}
 
 // ---------------------------------------------------------- persistence
 
@@ -168,43 +131,11 @@ function setDrawer(open) {
   else if (wasOpen && ui.sidebar.contains(document.activeElement)) ui.menu.focus();
 }
 
-// ---------------------------------------------------------------- dialogs
-
-/** Opens a modal dialog; `onClose(accepted)` runs once when it closes. */
-function openDialog(dialog, focus, onClose) {
-  let accepted = false;
-  const opener = document.activeElement;
-  const form = dialog.querySelector('form');
-  const submit = (event) => {
-    event.preventDefault();
-    if (dialog.validate && !dialog.validate()) return;
-    accepted = true;
-    dialog.close();
-  };
-  const cancel = () => dialog.close();
-  const cancelButton = dialog.querySelector('button[id$="-cancel"]');
-  form.addEventListener('submit', submit);
-  cancelButton?.addEventListener('click', cancel);
-  dialog.addEventListener('close', () => {
-    form.removeEventListener('submit', submit);
-    cancelButton?.removeEventListener('click', cancel);
-    dialog.validate = null;
-    // Chromium has put focus back already; after a click in the dialog
-    // that element looks focused but drops typed text until it is blurred
-    // and focused again, so start from nothing.
-    document.activeElement?.blur?.();
-    onClose(accepted);
-    if (document.activeElement === document.body && opener?.isConnected) opener.focus();
-  }, { once: true });
-  if (!dialog.open) dialog.showModal();
-  focus.focus();
-}
+// ------------------------------------------------------ rename and delete
 
 function openRename(conv) {
-  ui.renameInput.value = conv.title;
-  openDialog(ui.renameDialog, ui.renameInput, (ok) => {
-    const title = ui.renameInput.value.replace(/\s+/g, ' ').trim();
-    if (ok && title) {
+  askRename(conv.title, (title) => {
+    if (title) {
       conv.title = title;
       conv.renamed = true;
       touch(conv);
@@ -214,12 +145,10 @@ function openRename(conv) {
     }
     $(`conv-${conv.id}`)?.focus();
   });
-  ui.renameInput.select();
 }
 
 function openDelete(conv) {
-  ui.deleteText.textContent = `“${conv.title}” will be removed from this browser.`;
-  openDialog(ui.deleteDialog, $('delete-cancel'), (ok) => {
+  confirmDelete(conv.title, (ok) => {
     if (!ok) {
       $(`conv-${conv.id}`)?.focus();
       return;
@@ -234,76 +163,6 @@ function openDelete(conv) {
     persist();
     renderSidebar();
     ui.newChat.focus();
-  });
-}
-
-/** Shows text to copy by hand when the clipboard is out of reach. */
-function openCopyDialog(text) {
-  ui.copyText.value = text;
-  openDialog(ui.copyDialog, ui.copyText, () => {});
-  ui.copyText.select();
-}
-
-async function copy(text, trigger) {
-  try {
-    if (!navigator.clipboard?.writeText) throw new Error('no clipboard');
-    await navigator.clipboard.writeText(text);
-  } catch {
-    openCopyDialog(text);
-    return;
-  }
-  const label = trigger.textContent;
-  trigger.textContent = 'Copied';
-  announce('Copied to the clipboard.');
-  setTimeout(() => {
-    if (trigger.textContent === 'Copied') trigger.textContent = label;
-  }, 1500);
-}
-
-// ---------------------------------------------------------------- API key
-
-function updateKeyControls() {
-  const has = Boolean(store.getApiKey());
-  ui.keyStatus.textContent = has ? 'An API key is saved in this browser.' : 'No API key saved in this browser.';
-  ui.changeKey.textContent = has ? 'Change API key' : 'Set API key';
-  ui.forgetKey.disabled = !has;
-}
-
-/**
- * Asks for a key because a request got 401; `name` dedupes waiters (the
- * model list and a chat may both be waiting). A 401 to a request that
- * carried a key means the key was refused: forget it and say so.
- */
-function needKey(name, refused, retry, cancel) {
-  if (refused) store.forgetApiKey();
-  state.keyWaiters.set(name, { retry, cancel });
-  updateKeyControls();
-  openKeyDialog(refused ? 'The gateway refused this key. Check it and try again.' : '');
-}
-
-function openKeyDialog(error) {
-  ui.keyError.hidden = !error;
-  ui.keyError.textContent = error;
-  if (ui.keyDialog.open) {
-    ui.keyInput.focus();
-    return;
-  }
-  ui.keyInput.value = '';
-  ui.keyDialog.validate = () => {
-    if (ui.keyInput.value.trim()) return true;
-    ui.keyError.hidden = false;
-    ui.keyError.textContent = 'Enter the key first, or choose Cancel.';
-    ui.keyInput.focus();
-    return false;
-  };
-  openDialog(ui.keyDialog, ui.keyInput, (ok) => {
-    const waiters = [...state.keyWaiters.values()];
-    state.keyWaiters.clear();
-    if (ok) store.setApiKey(ui.keyInput.value.trim());
-    ui.keyInput.value = '';
-    updateKeyControls();
-    for (const w of waiters) (ok ? w.retry : w.cancel)();
-    if (!ui.settings.open || ok) ui.message.focus();
   });
 }
 
@@ -365,190 +224,20 @@ async function modelFor(conv) {
   return conv.model;
 }
 
-// ------------------------------------------------------------ the log
+// ------------------------------------------------- showing a conversation
 
 function showConversation() {
   const conv = state.current;
-  ui.log.replaceChildren();
-  if (!conv.messages.length) ui.log.append(emptyState());
-  for (const msg of conv.messages) ui.log.append(messageArticle(msg));
-  refreshActions();
+  showMessages(conv);
   ui.title.textContent = conv.title;
   ui.system.value = conv.system;
   if (state.models.length) fillModels();
   else setModelPlaceholder(state.modelsLoaded ? 'Loading models…' : 'No models');
   updateComposer();
-  state.follow = true;
-  ui.jump.hidden = true;
-  scrollToBottom();
-}
-
-function emptyState() {
-  const box = el('div', 'empty');
-  box.append(el('h2', '', 'How can I help?'), el('p', '', 'Ask anything. Answers stream in as they are written.'));
-  return box;
-}
-
-function messageArticle(msg) {
-  const article = el('article', 'message');
-  article.dataset.role = msg.role;
-  article.setAttribute('aria-label', msg.role === 'user' ? 'You' : 'Assistant');
-  article.append(el('div', 'content'), el('div', 'actions'));
-  articleOf.set(msg, article);
-  messageOf.set(article, msg);
-  fillArticle(article, msg);
-  return article;
-}
-
-/** Puts a message's text and state into its article. */
-function fillArticle(article, msg) {
-  const content = article.querySelector('.content');
-  if (msg.role === 'user') {
-    content.textContent = msg.content;
-    return;
-  }
-  renderInto(content, msg.content);
-  const status = msg.state || 'done';
-  article.dataset.state = status;
-  article.setAttribute('aria-busy', String(status === 'streaming'));
-  for (const old of article.querySelectorAll(':scope > .notice, :scope > .note')) old.remove();
-  const notes = [];
-  if (status === 'stopped') notes.push(el('p', 'note stopped', 'Stopped'));
-  if (status === 'failed') {
-    const notice = el('p', 'notice', `The answer was interrupted: ${msg.error}`);
-    notice.setAttribute('role', 'status');
-    notes.push(notice);
-  }
-  if (msg.finish === 'length') notes.push(el('p', 'note', 'Cut off: the answer reached its length limit.'));
-  article.querySelector('.actions').before(...notes);
-}
-
-/** Rebuilds the action buttons (which depend on position and streaming). */
-function refreshActions() {
-  const conv = state.current;
-  const busy = Boolean(state.stream);
-  const last = conv.messages[conv.messages.length - 1];
-  for (const article of ui.log.querySelectorAll('article.message')) {
-    const msg = messageOf.get(article);
-    const actions = article.querySelector('.actions');
-    if (!msg || !actions || article.classList.contains('editing')) continue;
-    const buttons = [];
-    if (msg.role === 'user') {
-      const edit = button('Edit', () => startEdit(article, msg));
-      edit.disabled = busy;
-      buttons.push(edit);
-    } else if (msg.state !== 'streaming') {
-      buttons.push(button('Copy', (e) => copy(msg.content, e.currentTarget)));
-      if (msg === last && !busy) buttons.push(button('Regenerate', () => regenerate(conv)));
-    }
-    actions.replaceChildren(...buttons);
-  }
-}
-
-function startEdit(article, msg) {
-  if (state.stream) return;
-  const conv = state.current;
-  article.classList.add('editing');
-  const box = el('div', 'edit');
-  const id = `edit-${Date.now()}`;
-  const label = el('label', 'visually-hidden', 'Edit message');
-  label.htmlFor = id;
-  const area = el('textarea');
-  area.id = id;
-  area.value = msg.content;
-  const done = () => {
-    box.remove();
-    article.classList.remove('editing');
-    refreshActions();
-  };
-  const save = () => {
-    const text = area.value;
-    if (!text.trim() || state.stream) return;
-    const index = conv.messages.indexOf(msg);
-    if (index < 0) return;
-    conv.messages.splice(index + 1); // fork: what came after is dropped
-    msg.content = text;
-    touch(conv);
-    persist();
-    showConversation();
-    renderSidebar();
-    ask(conv);
-    ui.message.focus();
-  };
-  const cancel = () => {
-    done();
-    article.querySelector('.actions button')?.focus();
-  };
-  area.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') {
-      event.preventDefault();
-      cancel();
-    } else if (isSendKey(event)) {
-      event.preventDefault();
-      save();
-    }
-  });
-  area.addEventListener('input', () => grow(area));
-  const row = el('div', 'row');
-  row.append(button('Cancel', cancel), button('Save and send', save, 'button small primary'));
-  box.append(label, area, row);
-  article.querySelector('.actions').replaceChildren();
-  article.append(box);
-  grow(area);
-  area.focus();
-}
-
-/** An error that produced no answer, with a way to try again. */
-function showError(text, retry) {
-  const row = el('div', 'error-row');
-  const error = el('div', 'error', text);
-  error.setAttribute('role', 'alert');
-  row.append(error);
-  if (retry) {
-    row.append(button('Retry', () => {
-      row.remove();
-      retry();
-    }));
-  }
-  ui.log.append(row);
-  scrollToBottom(true);
-}
-
-function clearErrors() {
-  for (const row of ui.log.querySelectorAll('.error-row')) row.remove();
-}
-
-// -------------------------------------------------------------- scrolling
-
-function scrollToBottom(force = false) {
-  if (force || state.follow) ui.log.scrollTop = ui.log.scrollHeight;
-}
-
-function onLogScroll() {
-  const gap = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight;
-  state.follow = gap <= FOLLOW_SLACK;
-  ui.jump.hidden = state.follow;
-}
-
-function jumpToLatest() {
-  state.follow = true;
-  ui.jump.hidden = true;
-  scrollToBottom(true);
-  ui.message.focus();
+  jumpToLatest();
 }
 
 // ----------------------------------------------------------- the composer
-
-/** Enter (not Shift+Enter, not while an IME is composing) sends. */
-function isSendKey(event) {
-  return event.key === 'Enter' && !event.shiftKey && !event.altKey
-    && !event.isComposing && event.keyCode !== 229;
-}
-
-function grow(area) {
-  area.style.height = 'auto';
-  area.style.height = `${area.scrollHeight + 2}px`;
-}
 
 function updateComposer() {
   const busy = Boolean(state.stream);
@@ -569,11 +258,10 @@ function send() {
   persist();
   ui.message.value = '';
   grow(ui.message);
-  ui.log.querySelector('.empty')?.remove();
-  ui.log.append(messageArticle(msg));
+  appendMessage(msg);
   ui.title.textContent = conv.title;
   renderSidebar();
-  state.follow = true;
+  followLatest();
   ask(conv);
 }
 
@@ -581,9 +269,23 @@ function regenerate(conv) {
   const last = conv.messages[conv.messages.length - 1];
   if (state.stream || !last || last.role !== 'assistant') return;
   conv.messages.pop();
-  articleOf.get(last)?.remove();
+  removeMessage(last);
   touch(conv);
   persist();
+  ask(conv);
+  ui.message.focus();
+}
+
+/** An edit to `msg` was saved: fork, dropping what came after it, and ask again. */
+function resend(conv, msg, text) {
+  const index = conv.messages.indexOf(msg);
+  if (index < 0) return;
+  conv.messages.splice(index + 1); // fork: what came after is dropped
+  msg.content = text;
+  touch(conv);
+  persist();
+  showConversation();
+  renderSidebar();
   ask(conv);
   ui.message.focus();
 }
@@ -612,7 +314,7 @@ async function ask(conv) {
   const stream = { conv, msg, controller: new AbortController(), frame: 0, timer: 0, nextPaint: 0 };
   state.stream = stream;
   if (conv === state.current) {
-    ui.log.append(messageArticle(msg));
+    appendMessage(msg);
     refreshActions();
     scrollToBottom();
   }
@@ -651,16 +353,14 @@ async function ask(conv) {
 
 function finishAsk(stream, failure) {
   const { conv, msg } = stream;
-  cancelAnimationFrame(stream.frame);
-  clearTimeout(stream.timer);
+  cancelPaint(stream);
   state.stream = null;
-  const article = articleOf.get(msg);
   if (failure) {
     conv.messages.splice(conv.messages.indexOf(msg), 1);
-    article?.remove();
+    removeMessage(msg);
   } else {
     if (msg.state === 'done') delete msg.state;
-    if (article?.isConnected) fillArticle(article, msg);
+    refreshMessage(msg);
     touch(conv);
   }
   persist();
@@ -681,36 +381,6 @@ function finishAsk(stream, failure) {
   } else if (conv === state.current) {
     showError(failure.message, retry);
   }
-}
-
-/**
- * Batches deltas: the answer is re-rendered at most once per frame, and
- * less often when that gets expensive (a long paragraph in scripts that
- * are slow to lay out): painting may take about a third of the time, so
- * reading the stream never falls behind.
- */
-function schedulePaint(stream) {
-  if (stream.frame || stream.timer) return;
-  const paint = () => {
-    stream.frame = 0;
-    const article = articleOf.get(stream.msg);
-    if (!article?.isConnected) return;
-    const start = performance.now();
-    renderInto(article.querySelector('.content'), stream.msg.content);
-    scrollToBottom();
-    void ui.log.scrollHeight; // lay out now, so the cost is measured
-    const cost = performance.now() - start;
-    stream.nextPaint = performance.now() + Math.min(2 * cost, 1000);
-  };
-  const wait = (stream.nextPaint || 0) - performance.now();
-  if (wait <= 0) {
-    stream.frame = requestAnimationFrame(paint);
-    return;
-  }
-  stream.timer = setTimeout(() => {
-    stream.timer = 0;
-    stream.frame = requestAnimationFrame(paint);
-  }, wait);
 }
 
 // -------------------------------------------------------------- settings
@@ -760,13 +430,13 @@ function bindEvents() {
     stop();
     ui.message.focus();
   });
-  ui.log.addEventListener('scroll', onLogScroll, { passive: true });
-  ui.log.addEventListener('click', (event) => {
-    const b = event.target.closest?.('.copy-code');
-    const code = b?.closest('.code-block')?.querySelector('code');
-    if (code) copy(code.textContent, b);
+  initLog({
+    isBusy: () => Boolean(state.stream),
+    current: () => state.current,
+    resend,
+    regenerate,
+    focusComposer: () => ui.message.focus(),
   });
-  ui.jump.addEventListener('click', jumpToLatest);
   ui.newChat.addEventListener('click', newChat);
   ui.menu.addEventListener('click', () => setDrawer(!document.body.classList.contains('drawer-open')));
   ui.scrim.addEventListener('click', () => setDrawer(false));
@@ -778,16 +448,7 @@ function bindEvents() {
   ui.system.addEventListener('change', persist);
   $('export-json').addEventListener('click', () => exportCurrent('json'));
   $('export-md').addEventListener('click', () => exportCurrent('md'));
-  ui.changeKey.addEventListener('click', () => {
-    state.keyWaiters.set('models', { retry: loadModels, cancel: () => {} });
-    openKeyDialog('');
-  });
-  ui.forgetKey.addEventListener('click', () => {
-    store.forgetApiKey();
-    updateKeyControls();
-    announce('The API key was forgotten.');
-    ui.changeKey.focus();
-  });
+  bindKeyControls(loadModels);
   ui.dismiss.addEventListener('click', () => {
     ui.banner.hidden = true;
     ui.dismiss.hidden = true;
