@@ -10,6 +10,9 @@
 //!   token and cookie checked, body validated, an event stream of the
 //!   answer: cumulative legacy events, or delta-encoded `v1` frames as the
 //!   [`Dialect`] says), and `GET /_emulator/counters` for tests and demos;
+//! - `conversations`: the conversations it keeps per account and session
+//!   password (continued, continued after a cut, regenerated; `404`/`400`
+//!   as the real service answers);
 //! - [`reply`]: the deterministic replies (prose full of text JSON must
 //!   escape, Markdown, or HTML/JS payloads), and the reasoning shown before
 //!   them;
@@ -23,6 +26,7 @@
 //! caller owns (`fakegpt upstream`).
 
 pub mod config;
+mod conversations;
 mod fault;
 pub mod reply;
 mod request;
@@ -35,6 +39,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use config::{Account, Config, Dialect, Replies};
+pub use conversations::reply_in_turn;
 pub use fault::{Fault, FaultSpec};
 pub use reply::{reasoning_for, reply_for};
 pub use state::{Counters, State};

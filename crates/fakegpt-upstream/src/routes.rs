@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::conversations::Refusal;
 use crate::fault::{Endpoint, Fault};
 use crate::request;
 use crate::state::{Count, Recorded, State};
@@ -168,7 +169,8 @@ async fn login(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: By
             "session_password must not be empty",
         );
     }
-    let (session_id, _) = state.create_session();
+    let owner = crate::conversations::Owner::new(&form.token_key, &form.session_password);
+    let (session_id, _) = state.create_session(owner);
     state.bump(Count::Logins);
     let cookie = format!("{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax");
     let mut response = if config.login_redirect {
@@ -226,15 +228,18 @@ async fn conversation(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    if let Err(why) = state.authorize(token, session_cookie(&headers).as_deref()) {
-        state.bump(Count::Unauthorized);
-        let detail = if why == "token_expired" {
-            json!({"message": "Your authentication token has expired. Please try signing in again.", "code": "token_expired"})
-        } else {
-            json!(why)
-        };
-        return json_error(StatusCode::UNAUTHORIZED, detail);
-    }
+    let owner = match state.authorize(token, session_cookie(&headers).as_deref()) {
+        Ok(owner) => owner,
+        Err(why) => {
+            state.bump(Count::Unauthorized);
+            let detail = if why == "token_expired" {
+                json!({"message": "Your authentication token has expired. Please try signing in again.", "code": "token_expired"})
+            } else {
+                json!(why)
+            };
+            return json_error(StatusCode::UNAUTHORIZED, detail);
+        }
+    };
     let turn = match request::Turn::from_body(&body) {
         Ok(turn) => turn,
         Err(why) => return json_error(StatusCode::BAD_REQUEST, why),
@@ -264,10 +269,23 @@ async fn conversation(
         }
         _ => {}
     }
+    let plan = match state.plan(&owner, &turn) {
+        Ok(plan) => plan,
+        Err(refusal) => {
+            let status = if refusal == Refusal::NotFound {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return json_error(status, refusal.detail());
+        }
+    };
     state.bump(Count::Conversations);
     let config = state.config();
     let answer = stream::Answer {
-        reply: config.replies.reply(&turn.prompt, config.reply_chars),
+        reply: plan.reply,
+        conversation_id: plan.conversation_id,
+        message_id: plan.message_id,
         v1: config.dialect.speaks_v1(&turn.encodings),
         prompt: turn.prompt,
         model: turn.model,

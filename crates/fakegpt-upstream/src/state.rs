@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::config::Config;
+use crate::conversations::{Conversations, Kind, Owner, Plan, Refusal};
 use crate::fault::{Endpoint, Fault};
+use crate::request::Turn;
 
 /// How often each thing happened, as tests read it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -31,6 +33,17 @@ pub struct Counters {
     pub active_streams: u64,
     /// Faults injected so far.
     pub faults: u64,
+    /// Conversations started kept (`history_and_training_disabled: false`).
+    pub kept: u64,
+    /// Turns that continued a kept conversation with a new user message.
+    pub continued: u64,
+    /// `action: "continue"` turns (more of an answer cut at its limit).
+    pub continuations: u64,
+    /// `action: "variant"` turns (an answer asked for again).
+    pub variants: u64,
+    /// Turns refused with `404` (no such conversation for this login) or
+    /// `400` (a parent not in it).
+    pub refused: u64,
 }
 
 #[derive(Default)]
@@ -45,6 +58,11 @@ struct AtomicCounters {
     cancelled: AtomicU64,
     active_streams: AtomicU64,
     faults: AtomicU64,
+    kept: AtomicU64,
+    continued: AtomicU64,
+    continuations: AtomicU64,
+    variants: AtomicU64,
+    refused: AtomicU64,
 }
 
 /// Names one counter to bump.
@@ -59,6 +77,11 @@ pub(crate) enum Count {
     Completed,
     Cancelled,
     Faults,
+    Kept,
+    Continued,
+    Continuations,
+    Variants,
+    Refused,
 }
 
 /// One request as the emulator received it (the last [`RECORDED`] are kept).
@@ -93,11 +116,16 @@ pub(crate) struct LoginSession {
     pub access_token: String,
 }
 
+/// A conversation turn `authorize` let through: whose it is.
+pub(crate) type Authorized = Owner;
+
 /// What the emulator knows about an access token.
 #[derive(Debug, Clone)]
 pub(crate) struct TokenInfo {
     pub session_id: String,
     pub conversations: u64,
+    /// The account and session password it was issued for.
+    pub owner: Owner,
 }
 
 /// Everything the handlers share.
@@ -106,6 +134,7 @@ pub struct State {
     sessions: Mutex<HashMap<String, LoginSession>>,
     tokens: Mutex<HashMap<String, TokenInfo>>,
     faults: Mutex<Vec<(Fault, u64)>>,
+    conversations: Mutex<Conversations>,
     counters: AtomicCounters,
     recorded: Mutex<std::collections::VecDeque<Recorded>>,
 }
@@ -122,6 +151,7 @@ impl State {
             sessions: Mutex::default(),
             tokens: Mutex::default(),
             faults: Mutex::default(),
+            conversations: Mutex::default(),
             counters: AtomicCounters::default(),
             recorded: Mutex::default(),
         })
@@ -170,6 +200,11 @@ impl State {
             cancelled: get(&c.cancelled),
             active_streams: get(&c.active_streams),
             faults: get(&c.faults),
+            kept: get(&c.kept),
+            continued: get(&c.continued),
+            continuations: get(&c.continuations),
+            variants: get(&c.variants),
+            refused: get(&c.refused),
         }
     }
 
@@ -198,6 +233,11 @@ impl State {
             Count::Completed => &c.completed,
             Count::Cancelled => &c.cancelled,
             Count::Faults => &c.faults,
+            Count::Kept => &c.kept,
+            Count::Continued => &c.continued,
+            Count::Continuations => &c.continuations,
+            Count::Variants => &c.variants,
+            Count::Refused => &c.refused,
         };
         counter.fetch_add(1, Ordering::SeqCst);
     }
@@ -226,7 +266,28 @@ impl State {
         Some(fault)
     }
 
-    pub(crate) fn create_session(&self) -> (String, String) {
+    /// Decides how to answer `turn` for `owner` (see
+    /// [`Conversations::plan`]), and counts it.
+    pub(crate) fn plan(&self, owner: &Owner, turn: &Turn) -> Result<Plan, Refusal> {
+        let config = self.config();
+        let plan = lock(&self.conversations).plan(owner, turn, &config);
+        let count = match &plan {
+            Ok(plan) => match plan.kind {
+                Kind::Temporary => None,
+                Kind::Started => Some(Count::Kept),
+                Kind::Continued => Some(Count::Continued),
+                Kind::Continuation => Some(Count::Continuations),
+                Kind::Variant => Some(Count::Variants),
+            },
+            Err(_) => Some(Count::Refused),
+        };
+        if let Some(count) = count {
+            self.bump(count);
+        }
+        plan
+    }
+
+    pub(crate) fn create_session(&self, owner: Owner) -> (String, String) {
         let session_id = uuid::Uuid::new_v4().simple().to_string();
         let access_token = format!(
             "eyJhbGciOiJSUzI1NiJ9.{}.{}",
@@ -244,6 +305,7 @@ impl State {
             TokenInfo {
                 session_id: session_id.clone(),
                 conversations: 0,
+                owner,
             },
         );
         (session_id, access_token)
@@ -258,7 +320,7 @@ impl State {
         &self,
         token: &str,
         session_id: Option<&str>,
-    ) -> Result<(), &'static str> {
+    ) -> Result<Authorized, &'static str> {
         let expires_after = lock(&self.config).token_expires_after;
         let mut tokens = lock(&self.tokens);
         let info = tokens.get_mut(token).ok_or("invalid access token")?;
@@ -269,6 +331,6 @@ impl State {
             return Err("token_expired");
         }
         info.conversations += 1;
-        Ok(())
+        Ok(info.owner.clone())
     }
 }

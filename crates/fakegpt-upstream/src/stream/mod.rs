@@ -92,8 +92,8 @@ pub(crate) fn body(
     fault: StreamFault,
 ) -> impl Stream<Item = Result<Bytes, Disconnect>> + Send {
     let ids = Ids {
-        message: uuid::Uuid::new_v4().to_string(),
-        conversation: uuid::Uuid::new_v4().to_string(),
+        message: answer.message_id.clone(),
+        conversation: answer.conversation_id.clone(),
     };
     let mut script = Script::new(&config, answer, ids, fault);
     let mut pacer = pace::Pacer::new(config.event_delay);
@@ -159,6 +159,8 @@ mod tests {
         Answer {
             prompt: "prompt".into(),
             reply: reply.into(),
+            conversation_id: "conversation-1".into(),
+            message_id: "message-1".into(),
             model: "text-davinci-002-render-sha".into(),
             user_message_id: "user-1".into(),
             v1: false,

@@ -57,6 +57,10 @@ pub(crate) struct Answer {
     pub prompt: String,
     /// The whole reply to it.
     pub reply: String,
+    /// The conversation's id, as the events carry it.
+    pub conversation_id: String,
+    /// The answer message's id.
+    pub message_id: String,
     /// The model asked for.
     pub model: String,
     /// The id of the user's message.

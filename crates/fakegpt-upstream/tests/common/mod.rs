@@ -26,13 +26,16 @@ pub fn client() -> reqwest::Client {
 
 /// Logs in by hand; returns the session cookie and the access token.
 pub async fn login(emulator: &Emulator) -> (String, String) {
+    login_as(emulator, "shared-account-2", "abcdefghij").await
+}
+
+/// Logs in by hand to `account` with `password`; returns the session
+/// cookie and the access token.
+pub async fn login_as(emulator: &Emulator, account: &str, password: &str) -> (String, String) {
     let client = client();
     let response = client
         .post(format!("{}/auth/login", emulator.url()))
-        .form(&[
-            ("token_key", "shared-account-2"),
-            ("session_password", "abcdefghij"),
-        ])
+        .form(&[("token_key", account), ("session_password", password)])
         .send()
         .await
         .unwrap();
@@ -86,7 +89,12 @@ pub struct Session {
 impl Session {
     /// Logs in to `emulator`.
     pub async fn new(emulator: &Emulator) -> Session {
-        let (cookie, token) = login(emulator).await;
+        Session::as_owner(emulator, "shared-account-2", "abcdefghij").await
+    }
+
+    /// Logs in to `emulator` on `account` with `password`.
+    pub async fn as_owner(emulator: &Emulator, account: &str, password: &str) -> Session {
+        let (cookie, token) = login_as(emulator, account, password).await;
         Session {
             url: emulator.url(),
             cookie,
