@@ -46,6 +46,39 @@ pub fn parse_event(payload: &[u8]) -> (Line<'_>, Option<FinishReason>) {
     }
 }
 
+/// Where an answer lives: its conversation's id and its message's id, as
+/// the upstream names them (either may be missing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ids {
+    /// `conversation_id`.
+    pub conversation: Option<String>,
+    /// The answer's `message.id`.
+    pub message: Option<String>,
+}
+
+/// The ids a legacy event carries (read once per answer, not per event).
+pub fn ids(payload: &[u8]) -> Ids {
+    #[derive(Deserialize)]
+    struct WithIds {
+        #[serde(default)]
+        conversation_id: Option<String>,
+        #[serde(default)]
+        message: Option<MessageId>,
+    }
+    #[derive(Deserialize)]
+    struct MessageId {
+        #[serde(default)]
+        id: Option<String>,
+    }
+    match serde_json::from_slice::<WithIds>(payload) {
+        Ok(event) => Ids {
+            conversation: event.conversation_id.filter(|id| !id.is_empty()),
+            message: event.message.and_then(|m| m.id).filter(|id| !id.is_empty()),
+        },
+        Err(_) => Ids::default(),
+    }
+}
+
 /// The finish reason a `finish_details.type` names, if one we know.
 pub fn finish_reason(kind: &str) -> Option<FinishReason> {
     match kind {
@@ -111,6 +144,19 @@ mod tests {
             "conversation_id": "c", "error": null
         })
         .to_string()
+    }
+
+    #[test]
+    fn events_name_their_conversation_and_message() {
+        let payload = event("next", "hi");
+        let found = ids(payload.as_bytes());
+        assert_eq!(found.conversation.as_deref(), Some("c"));
+        assert_eq!(found.message.as_deref(), Some("m"));
+        assert_eq!(ids(b"not json"), Ids::default());
+        assert_eq!(
+            ids(br#"{"conversation_id":"","message":{"id":null}}"#),
+            Ids::default()
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
 pub use delta::DeltaTracker;
-pub use events::{parse_payload, Line};
+pub use events::{parse_payload, Ids, Line};
 
 use super::step::Step;
 use crate::answer::{Chunk, FinishReason};
@@ -60,6 +60,8 @@ struct State {
     /// Whether that error is a broken bound, which takes back the text of
     /// the chunk it came in (rather than handing it out first).
     over_limit: bool,
+    /// Where a legacy answer lives, read from its first text event.
+    ids: Option<events::Ids>,
 }
 
 impl Decoder {
@@ -77,6 +79,7 @@ impl Decoder {
                 reasoning: String::new(),
                 failed: None,
                 over_limit: false,
+                ids: None,
             },
         }
     }
@@ -156,6 +159,16 @@ impl Decoder {
         self.state.done
     }
 
+    /// Where the answer lives: the conversation's id and the answer
+    /// message's id, as the stream names them (so far as seen). A request
+    /// that continues the conversation names them.
+    pub fn ids(&self) -> events::Ids {
+        match &self.state.v1 {
+            Some(turn) => turn.ids(),
+            None => self.state.ids.clone().unwrap_or_default(),
+        }
+    }
+
     /// Whether the stream is delta-encoded (so far as seen).
     pub fn is_delta_encoded(&self) -> bool {
         self.state.v1.is_some()
@@ -227,6 +240,9 @@ impl State {
         if payload.len() > 64 {
             if let Some(reason) = self.fast.handle(payload, &mut self.tracker, out) {
                 self.finish = reason;
+                if self.ids.is_none() {
+                    self.ids = Some(events::ids(payload));
+                }
                 return true;
             }
         }
@@ -236,6 +252,9 @@ impl State {
                 false
             }
             (Line::Text(text), reason) => {
+                if self.ids.is_none() {
+                    self.ids = Some(events::ids(payload));
+                }
                 self.tracker.push(&text, out);
                 self.fast.forget();
                 self.finish = reason;

@@ -115,6 +115,8 @@ pub struct Turn {
     reasoning_len: usize,
     stored: usize,
     max_stored: usize,
+    /// The conversation's id, as a side event named it.
+    conversation: Option<String>,
 }
 
 impl Turn {
@@ -131,6 +133,7 @@ impl Turn {
             reasoning_len: 0,
             stored: 0,
             max_stored,
+            conversation: None,
         }
     }
 
@@ -156,6 +159,27 @@ impl Turn {
     /// Why the answer ended, as its last answer document says.
     pub fn finish_reason(&self) -> Option<FinishReason> {
         message::finish_kind(&self.last_answer_doc()?.value).and_then(finish_reason)
+    }
+
+    /// The conversation's id (from any document that names it) and the
+    /// last answer document's message id.
+    pub fn ids(&self) -> super::events::Ids {
+        let text = |value: &Value| {
+            value
+                .as_str()
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+        };
+        super::events::Ids {
+            conversation: self
+                .docs
+                .iter()
+                .find_map(|d| text(&d.value["conversation_id"]))
+                .or_else(|| self.conversation.clone()),
+            message: self
+                .last_answer_doc()
+                .and_then(|d| text(&d.value["message"]["id"])),
+        }
     }
 
     fn last_answer_doc(&self) -> Option<&Document> {
@@ -191,6 +215,12 @@ impl Turn {
         if object.contains_key("type") {
             if value["type"] == "message_stream_complete" {
                 self.complete = true;
+            }
+            if self.conversation.is_none() {
+                self.conversation = value["conversation_id"]
+                    .as_str()
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned);
             }
             return Ok(());
         }
