@@ -208,17 +208,8 @@ impl Conversations {
                     .count();
                 let variant = u32::try_from(variant).unwrap_or(u32::MAX);
                 let text = reply_in_turn(config, &prompt, number, variant);
-                let message_id = new_id();
-                kept.nodes.insert(
-                    message_id.clone(),
-                    Node {
-                        parent: Some(turn.user_message_id.clone()),
-                        turn: number,
-                        user: false,
-                        sent: cut(&text, config),
-                        text: text.clone(),
-                    },
-                );
+                let message_id =
+                    add_answer(kept, &turn.user_message_id, number, text.clone(), config);
                 Plan {
                     conversation_id: id.clone(),
                     message_id,
@@ -291,11 +282,22 @@ fn add_exchange(
             sent: 0,
         },
     );
+    add_answer(kept, &turn.user_message_id, number, reply, config)
+}
+
+/// Adds an answer to the user message `question`; returns its id.
+fn add_answer(
+    kept: &mut Kept,
+    question: &str,
+    number: u32,
+    reply: String,
+    config: &Config,
+) -> String {
     let message_id = new_id();
     kept.nodes.insert(
         message_id.clone(),
         Node {
-            parent: Some(turn.user_message_id.clone()),
+            parent: Some(question.to_owned()),
             turn: number,
             user: false,
             sent: cut(&reply, config),
