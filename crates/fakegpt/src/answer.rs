@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use futures_util::{Stream, StreamExt};
 
 use crate::error::Error;
+use crate::handle::Conversation;
 
 /// Why an answer ended, when the upstream says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,6 +40,9 @@ pub enum Chunk {
     /// New reasoning: what the model thought before answering, never part
     /// of the answer's text.
     Reasoning(String),
+    /// The conversation kept on the upstream that the answer ended on
+    /// (after the last text, when the conversation is kept).
+    Conversation(Box<Conversation>),
 }
 
 /// A boxed stream of chunks, as [`Answer::new`] takes it.
@@ -60,6 +64,7 @@ pub struct Answer {
     first: Option<String>,
     rest: ChunkStream,
     finish: Option<FinishReason>,
+    conversation: Option<Conversation>,
     ended: bool,
 }
 
@@ -74,6 +79,7 @@ impl Answer {
             first: Some(first.into()),
             rest: Box::pin(rest),
             finish: None,
+            conversation: None,
             ended: false,
         }
     }
@@ -88,7 +94,8 @@ impl Answer {
     /// The next text or reasoning, in the order they came: what a caller
     /// that shows reasoning reads instead of the text-only [`Stream`].
     /// Never yields [`Chunk::Finish`] (see
-    /// [`finish_reason`](Answer::finish_reason)) nor empty text.
+    /// [`finish_reason`](Answer::finish_reason)), [`Chunk::Conversation`]
+    /// (see [`conversation`](Answer::conversation)) nor empty text.
     pub async fn next_chunk(&mut self) -> Option<Result<Chunk, Error>> {
         std::future::poll_fn(|cx| self.poll_chunk(cx)).await
     }
@@ -108,6 +115,7 @@ impl Answer {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => self.ended = true,
                 Poll::Ready(Some(Ok(Chunk::Finish(reason)))) => self.finish = Some(reason),
+                Poll::Ready(Some(Ok(Chunk::Conversation(kept)))) => self.conversation = Some(*kept),
                 Poll::Ready(Some(Ok(Chunk::Text(text)))) if text.is_empty() => {}
                 Poll::Ready(Some(Ok(Chunk::Reasoning(text)))) if text.is_empty() => {}
                 Poll::Ready(Some(Ok(chunk))) => return Poll::Ready(Some(Ok(chunk))),
@@ -131,8 +139,24 @@ impl Answer {
         self.finish
     }
 
+    /// The conversation kept on the upstream that the answer ended on,
+    /// once the stream has ended: what a next request continues. `None`
+    /// for a temporary chat, or an answer that failed or was not read to
+    /// its end.
+    pub fn conversation(&self) -> Option<&Conversation> {
+        self.conversation.as_ref()
+    }
+
     /// Receives the rest of the answer and returns its whole text.
     pub async fn text(mut self) -> Result<String, Error> {
+        self.read_text().await
+    }
+
+    /// Receives the rest of the answer and returns its text (what the
+    /// stream had not yet yielded), keeping the answer for its
+    /// [`finish_reason`](Answer::finish_reason) and
+    /// [`conversation`](Answer::conversation).
+    pub async fn read_text(&mut self) -> Result<String, Error> {
         let mut text = String::new();
         while let Some(chunk) = self.next().await {
             text.push_str(&chunk?);
@@ -165,6 +189,7 @@ impl std::fmt::Debug for Answer {
         f.debug_struct("Answer")
             .field("first", &self.first)
             .field("finish", &self.finish)
+            .field("conversation", &self.conversation)
             .field("ended", &self.ended)
             .finish_non_exhaustive()
     }

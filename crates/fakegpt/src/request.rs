@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::handle::{Conversation, ConversationMode};
 use crate::message::Message;
 
 /// Time limits for one request. `None` means no limit.
@@ -85,6 +86,13 @@ pub struct RequestOptions {
     pub timeouts: Option<Timeouts>,
     /// Retries for this request.
     pub retry: Option<RetryPolicy>,
+    /// Whether the conversation is kept on the upstream (by default it is
+    /// not: the seed's temporary chat).
+    pub conversation: ConversationMode,
+    /// How many times an answer the upstream cut at its length limit is
+    /// continued (`action: "continue"`), stitched into one answer; 0 (the
+    /// default) never. Only a kept conversation can be continued.
+    pub auto_continue: u32,
 }
 
 /// One chat request.
@@ -124,6 +132,34 @@ impl ChatRequest {
     /// Sets this request's retry policy.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.options.retry = Some(retry);
+        self
+    }
+
+    /// Keeps the conversation on the upstream: a new one, its first prompt
+    /// the whole history; the answer reports its handle.
+    pub fn kept(mut self) -> Self {
+        self.options.conversation = ConversationMode::Kept;
+        self
+    }
+
+    /// Continues `conversation` with the last message, when the messages
+    /// before it are the history it has seen; else starts a new kept one.
+    pub fn continuing(mut self, conversation: Conversation) -> Self {
+        self.options.conversation = ConversationMode::Continue(Box::new(conversation));
+        self
+    }
+
+    /// Asks `conversation` for another answer to its last user message;
+    /// the messages must be its history through that message.
+    pub fn regenerating(mut self, conversation: Conversation) -> Self {
+        self.options.conversation = ConversationMode::Regenerate(Box::new(conversation));
+        self
+    }
+
+    /// Continues an answer cut at the upstream's length limit up to
+    /// `times` times (see [`RequestOptions::auto_continue`]).
+    pub fn auto_continue(mut self, times: u32) -> Self {
+        self.options.auto_continue = times;
         self
     }
 }

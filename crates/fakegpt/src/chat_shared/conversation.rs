@@ -6,12 +6,10 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
-use super::decode;
 use super::http::{check_status, content_type, error_chain, read_capped, transport_error};
 use super::session::AccessToken;
 use super::step::{excerpt, Step};
 use super::wire::ConversationRequest;
-use crate::answer::Chunk;
 use crate::error::{Error, ErrorKind, TimeoutKind};
 
 /// Sends `POST /api/conversation` and checks that an event stream answers.
@@ -101,14 +99,4 @@ pub fn body_chunks(
             }
         }
     }
-}
-
-/// The new answer text of a started conversation, then its finish reason.
-pub fn chunks(
-    response: reqwest::Response,
-    idle: Option<Duration>,
-    deadline: Option<(Instant, Duration)>,
-    decoder: decode::Decoder,
-) -> impl Stream<Item = Result<Chunk, Error>> + Send {
-    decode::decode(body_chunks(response, idle, deadline), decoder)
 }

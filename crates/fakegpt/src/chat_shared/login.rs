@@ -55,11 +55,25 @@ const ACCOUNTS_PER_LOGIN: usize = 3;
 /// down and the next least busy one is tried, up to three. An account with
 /// a session password in `passwords` logs in with it again; others get a
 /// new random one.
+///
+/// With `pin`, only that account is tried (where a kept conversation
+/// lives): if the upstream no longer lists it, or refuses it, the login
+/// fails.
 pub async fn login(
     ctx: &LoginContext<'_>,
     passwords: &BTreeMap<String, String>,
+    pin: Option<&str>,
 ) -> Result<LoggedIn, Error> {
     let mut loads = fetch_loads(ctx).await?;
+    if let Some(account) = pin {
+        loads.retain(|l| l.token_id == account);
+        if loads.is_empty() {
+            return Err(Step::Loads.error(
+                ErrorKind::Rejected,
+                format!("the upstream no longer lists account {account:?}"),
+            ));
+        }
+    }
     if loads.is_empty() {
         return Err(no_accounts());
     }
@@ -68,7 +82,8 @@ pub async fn login(
         .filter(|l| !ctx.session.cooling_down(&l.token_id))
         .cloned()
         .collect();
-    // When every account is cooling down, trying one beats failing.
+    // When every account is cooling down, trying one beats failing (a
+    // pinned account cooling down is not tried: the caller checks).
     if !warm.is_empty() {
         loads = warm;
     }
@@ -113,7 +128,7 @@ pub async fn login(
     let session: SessionResponse = read_json(Step::Session, response, "an accessToken").await?;
     match session.access_token {
         Some(token) if !token.trim().is_empty() => Ok(LoggedIn {
-            token: AccessToken::new(token.trim()),
+            token: AccessToken::new(token.trim()).owned_by(&account, Some(&password)),
             account,
             password,
         }),

@@ -7,6 +7,8 @@
 //!   a file, Redis), and the limits a fleet sharing Redis keeps together;
 //! - [`login`]: the three-step login flow;
 //! - [`conversation`]: the chat request and its event stream;
+//! - [`kept`]: conversations kept on the upstream (continue, regenerate,
+//!   stitched continuations, the handle an answer ends on);
 //! - [`decode`]: the event-stream decoder (bytes → lines → events →
 //!   cumulative text → new text), independent of any HTTP library;
 //! - [`retry`]: which failures are retried, and when;
@@ -20,6 +22,7 @@ mod conversation;
 mod cookies;
 pub mod decode;
 mod http;
+mod kept;
 mod login;
 mod retry;
 mod session;
@@ -36,12 +39,12 @@ use tokio::time::Instant;
 pub use builder::FakeGptBuilder;
 pub use store::{Fleet, Lease, SessionSummary, Store};
 
-use crate::answer::{Answer, Chunk};
+use crate::answer::{Answer, Chunk, ChunkStream};
 use crate::error::{Error, ErrorKind, TimeoutKind};
-use crate::prompt::format_prompt;
 use crate::provider::{BoxFuture, Counter, Gauge, Provider};
 use crate::request::{ChatRequest, RetryPolicy, Timeouts};
-use session::{AccessToken, Session};
+use kept::{Ask, IdsSlot};
+use session::{AccessToken, Owner, Session};
 use step::Step;
 
 /// The FakeGpt provider. Cloning is cheap and shares the session: every
@@ -86,6 +89,13 @@ pub enum Dialect {
     /// Delta-encoded patches: the body adds `"supported_encodings":
     /// ["v1"]`, as newer web clients send it.
     V1,
+}
+
+/// A failed attempt, and whether it failed because a continued
+/// conversation cannot go on (so that a new one is started instead).
+struct Attempted {
+    error: Error,
+    fell_back: bool,
 }
 
 /// The settings of one request: the provider's, with its overrides.
@@ -189,12 +199,19 @@ impl FakeGpt {
                 "there are no messages to answer",
             ));
         }
-        let prompt = format_prompt(&request.messages);
-        if prompt.trim().is_empty() {
-            return Err(Error::new(ErrorKind::InvalidRequest, "the prompt is empty"));
+        let base = &self.inner.base;
+        let options = request.options;
+        let mut ask = Ask::new(base, &request.messages, &options.conversation)?.on(base);
+        if let Some(pin) = ask.pin.as_ref() {
+            if self.inner.session.cooling_down(&pin.account) {
+                tracing::info!(
+                    account = pin.account,
+                    "the conversation's account is cooling down; starting a new kept conversation"
+                );
+                ask = Ask::flattened(&request.messages, true)?.on(base);
+            }
         }
         let settings = &self.inner.settings;
-        let options = request.options;
         let timeouts = options.timeouts.unwrap_or(settings.timeouts);
         let proxy = options.proxy.as_deref().or(settings.proxy.as_deref());
         let resolved = Resolved {
@@ -203,7 +220,23 @@ impl FakeGpt {
             retry: options.retry.unwrap_or(settings.retry),
         };
         let deadline = timeouts.total.map(|d| (Instant::now() + d, d));
-        let attempts = self.attempts(&resolved, prompt, deadline);
+        let messages = &request.messages;
+        let more = options.auto_continue;
+        let attempts = async {
+            match self.attempts(&resolved, ask, more, deadline).await {
+                Err(err) if err.fell_back => {
+                    tracing::info!(
+                        error = %err.error,
+                        "the conversation cannot be continued; starting a new kept one with the whole history"
+                    );
+                    let ask = Ask::flattened(messages, true)?.on(base);
+                    self.attempts(&resolved, ask, more, deadline)
+                        .await
+                        .map_err(|e| e.error)
+                }
+                other => other.map_err(|e| e.error),
+            }
+        };
         match deadline {
             Some((at, after)) => tokio::time::timeout_at(at, attempts)
                 .await
@@ -213,29 +246,43 @@ impl FakeGpt {
     }
 
     /// Attempts the chat until it yields its first text, retrying what
-    /// [`retry::retryable`] allows.
+    /// [`retry::retryable`] allows. A continued conversation that cannot
+    /// go on fails with `fell_back` set, before any text.
     async fn attempts(
         &self,
         resolved: &Resolved,
-        prompt: String,
+        mut ask: Ask,
+        more: u32,
         deadline: Option<(Instant, Duration)>,
-    ) -> Result<Answer, Error> {
-        let mut body = wire::ConversationRequest::new(prompt);
-        if self.inner.settings.dialect == Dialect::V1 {
-            body.supported_encodings = Some(vec!["v1".into()]);
-        }
+    ) -> Result<Answer, Attempted> {
+        self.offer_dialect(&mut ask.body);
         let policy = resolved.retry;
         let mut attempt = 1;
         loop {
-            let err = match self.attempt(resolved, &body, deadline).await {
+            let err = match self.attempt(resolved, &ask, more, deadline).await {
                 Ok(answer) => return Ok(answer),
                 Err(err) => err,
             };
+            let step = err.context();
+            let account_gone =
+                step != Some(Step::Conversation.label()) && kept::account_unusable(&err);
+            if ask.continues() && (kept::gone(&err) || account_gone) {
+                return Err(Attempted {
+                    error: err,
+                    fell_back: true,
+                });
+            }
             if attempt >= policy.max_attempts || !retry::retryable(&err) {
-                return Err(err);
+                return Err(Attempted {
+                    error: err,
+                    fell_back: false,
+                });
             }
             let Some(wait) = retry::delay(&policy, attempt, &err, &mut rand::rng()) else {
-                return Err(err);
+                return Err(Attempted {
+                    error: err,
+                    fell_back: false,
+                });
             };
             tracing::info!(attempt, ?wait, error = %err, "retrying the chat");
             tokio::time::sleep(wait).await;
@@ -254,16 +301,32 @@ impl FakeGpt {
     async fn attempt(
         &self,
         resolved: &Resolved,
-        body: &wire::ConversationRequest,
+        ask: &Ask,
+        more: u32,
         deadline: Option<(Instant, Duration)>,
     ) -> Result<Answer, Error> {
         let timeouts = &resolved.timeouts;
         let first = async {
-            let response = self.start(&resolved.client, body, timeouts).await?;
-            let decoder = decode::Decoder::new(self.inner.settings.max_event)
-                .with_max_answer(self.inner.settings.max_answer);
-            let mut stream =
-                conversation::chunks(response, timeouts.idle, deadline, decoder).boxed();
+            let client = &resolved.client;
+            let (response, token) = self
+                .start(client, &ask.body, ask.pin.as_ref(), timeouts)
+                .await?;
+            let (mut stream, ids) = self.decoded(response, timeouts, deadline);
+            if let Some(before) = &ask.kept {
+                let owner = token.owner().cloned();
+                let more = match (&owner, more) {
+                    (Some(owner), 1..) => {
+                        Some((more, self.continuer(client, owner, timeouts, deadline)))
+                    }
+                    _ => None,
+                };
+                let ending = kept::Ending {
+                    before: before.clone(),
+                    owner,
+                    more,
+                };
+                stream = kept::answer(stream, ids, ending).boxed();
+            }
             loop {
                 match stream.next().await {
                     Some(Ok(chunk @ (Chunk::Text(_) | Chunk::Reasoning(_)))) => {
@@ -299,17 +362,73 @@ impl FakeGpt {
         }
     }
 
-    /// Sends the conversation with the session's token; on 401/403 drops
-    /// the session, logs in once more and sends it again.
+    /// Offers the delta-encoded stream when the provider's dialect is v1.
+    fn offer_dialect(&self, body: &mut wire::ConversationRequest) {
+        if self.inner.settings.dialect == Dialect::V1 {
+            body.supported_encodings = Some(vec!["v1".into()]);
+        }
+    }
+
+    /// The answer's chunks, bounded by the idle and total timeouts, and
+    /// where the decoder leaves its ids when it ends.
+    fn decoded(
+        &self,
+        response: reqwest::Response,
+        timeouts: &Timeouts,
+        deadline: Option<(Instant, Duration)>,
+    ) -> (ChunkStream, IdsSlot) {
+        let settings = &self.inner.settings;
+        let decoder = decode::Decoder::new(settings.max_event).with_max_answer(settings.max_answer);
+        let slot = IdsSlot::default();
+        let report = {
+            let slot = Arc::clone(&slot);
+            move |ids| *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(ids)
+        };
+        let body = conversation::body_chunks(response, timeouts.idle, deadline);
+        (
+            decode::decode_reporting(body, decoder, report).boxed(),
+            slot,
+        )
+    }
+
+    /// Opens continuations (`action: "continue"`) of a kept conversation's
+    /// answer, on the account it lives on.
+    fn continuer(
+        &self,
+        client: &reqwest::Client,
+        owner: &Owner,
+        timeouts: &Timeouts,
+        deadline: Option<(Instant, Duration)>,
+    ) -> kept::Continuer {
+        let (this, client, owner, timeouts) =
+            (self.clone(), client.clone(), owner.clone(), *timeouts);
+        Box::new(move |id: String, message: String| {
+            let (this, client, owner) = (this.clone(), client.clone(), owner.clone());
+            Box::pin(async move {
+                let mut body = wire::ConversationRequest::continue_in(&id, &message);
+                this.offer_dialect(&mut body);
+                let (response, _) = this.start(&client, &body, Some(&owner), &timeouts).await?;
+                Ok(this.decoded(response, &timeouts, deadline))
+            })
+        })
+    }
+
+    /// Sends the conversation with the session's token (on `pin`'s account
+    /// and password when given); on 401/403 drops the session, logs in
+    /// once more and sends it again. Returns the token it was sent with.
     async fn start(
         &self,
         client: &reqwest::Client,
         body: &wire::ConversationRequest,
+        pin: Option<&Owner>,
         timeouts: &Timeouts,
-    ) -> Result<reqwest::Response, Error> {
+    ) -> Result<(reqwest::Response, AccessToken), Error> {
         let mut renewed = false;
         loop {
-            let token = self.token(client, timeouts).await?;
+            let token = match pin {
+                Some(owner) => self.token_on(client, timeouts, owner).await?,
+                None => self.token(client, timeouts).await?,
+            };
             let outcome =
                 conversation::start(client, &self.inner.base, &token, body, timeouts.connect).await;
             match outcome {
@@ -318,7 +437,7 @@ impl FakeGpt {
                     self.inner.session.invalidate(&token).await;
                     renewed = true;
                 }
-                other => return other,
+                other => return other.map(|response| (response, token)),
             }
         }
     }
@@ -338,7 +457,32 @@ impl FakeGpt {
         };
         self.inner
             .session
-            .token(|passwords| async move { login::login(&ctx, &passwords).await })
+            .token(|passwords| async move { login::login(&ctx, &passwords, None).await })
+            .await
+    }
+
+    /// A token on `owner`'s account and password (see
+    /// [`Session::token_on`]).
+    async fn token_on(
+        &self,
+        client: &reqwest::Client,
+        timeouts: &Timeouts,
+        owner: &Owner,
+    ) -> Result<AccessToken, Error> {
+        let ctx = login::LoginContext {
+            client,
+            base: &self.inner.base,
+            connect_timeout: timeouts.connect,
+            step_timeout: timeouts.idle,
+            session: &self.inner.session,
+            cooldown: self.inner.settings.account_cooldown,
+        };
+        let account = owner.account.as_str();
+        self.inner
+            .session
+            .token_on(account, &owner.password, |passwords| async move {
+                login::login(&ctx, &passwords, Some(account)).await
+            })
             .await
     }
 }

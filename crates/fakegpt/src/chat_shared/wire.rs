@@ -34,12 +34,17 @@ pub struct SessionResponse {
 /// provider sent it.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct ConversationRequest {
-    /// Always `"next"`.
+    /// `"next"` (a new message; the original's only action), `"continue"`
+    /// or `"variant"`.
     pub action: String,
-    /// The one user message carrying the prompt.
+    /// The one user message carrying the prompt (none to continue).
     pub messages: Vec<ConversationMessage>,
-    /// A fresh UUIDv4 for a new conversation.
+    /// A fresh UUIDv4 for a new conversation; in a kept one, the message
+    /// answered or continued.
     pub parent_message_id: String,
+    /// The kept conversation asked in; absent for a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
     /// Always [`WEB_MODEL`].
     pub model: String,
     /// Always empty.
@@ -48,7 +53,8 @@ pub struct ConversationRequest {
     pub timezone_offset_min: i32,
     /// Always empty.
     pub suggestions: Vec<String>,
-    /// Always `true`.
+    /// `true` (the original's): a temporary chat the upstream does not
+    /// keep; `false` in a kept conversation.
     pub history_and_training_disabled: bool,
     /// Always empty.
     pub arkose_token: String,
@@ -106,6 +112,7 @@ impl ConversationRequest {
                 metadata: serde_json::Map::new(),
             }],
             parent_message_id: uuid::Uuid::new_v4().to_string(),
+            conversation_id: None,
             model: WEB_MODEL.into(),
             plugin_ids: Vec::new(),
             timezone_offset_min: -120,
@@ -115,6 +122,52 @@ impl ConversationRequest {
             force_paragen: false,
             supported_encodings: None,
         }
+    }
+
+    /// A new conversation the upstream keeps, its first prompt `prompt`.
+    pub fn kept(prompt: String) -> Self {
+        ConversationRequest {
+            history_and_training_disabled: false,
+            ..Self::new(prompt)
+        }
+    }
+
+    /// The next user message, `prompt`, in kept conversation `id`,
+    /// answering `parent` (the last answer's id).
+    pub fn next_in(id: &str, parent: &str, prompt: String) -> Self {
+        ConversationRequest {
+            conversation_id: Some(id.to_owned()),
+            parent_message_id: parent.to_owned(),
+            ..Self::kept(prompt)
+        }
+    }
+
+    /// More of answer `message`, which the upstream cut at its length
+    /// limit, in kept conversation `id`.
+    pub fn continue_in(id: &str, message: &str) -> Self {
+        ConversationRequest {
+            action: "continue".into(),
+            messages: Vec::new(),
+            ..Self::next_in(id, message, String::new())
+        }
+    }
+
+    /// Another answer to user message `question` (whose parent is
+    /// `parent`, and whose text is `prompt`) in kept conversation `id`.
+    pub fn variant_in(id: &str, question: &str, parent: &str, prompt: String) -> Self {
+        let mut body = ConversationRequest {
+            action: "variant".into(),
+            ..Self::next_in(id, parent, prompt)
+        };
+        if let Some(message) = body.messages.first_mut() {
+            message.id = question.to_owned();
+        }
+        body
+    }
+
+    /// The id of the user message sent, if any.
+    pub fn question_id(&self) -> Option<&str> {
+        self.messages.first().map(|m| m.id.as_str())
     }
 }
 

@@ -321,9 +321,23 @@ pub fn no_valid_response() -> Error {
 /// end of the body, and yields [`ErrorKind::NoValidResponse`] if no answer
 /// text came at all. An error from the body is passed on and ends the
 /// stream.
-pub fn decode<S>(body: S, mut decoder: Decoder) -> impl Stream<Item = Result<Chunk, Error>> + Send
+pub fn decode<S>(body: S, decoder: Decoder) -> impl Stream<Item = Result<Chunk, Error>> + Send
 where
     S: Stream<Item = Result<Bytes, Error>> + Send,
+{
+    decode_reporting(body, decoder, |_| {})
+}
+
+/// [`decode`], calling `report` with where the answer lives once the
+/// stream has ended well, before its finish reason is yielded.
+pub fn decode_reporting<S, R>(
+    body: S,
+    mut decoder: Decoder,
+    report: R,
+) -> impl Stream<Item = Result<Chunk, Error>> + Send
+where
+    S: Stream<Item = Result<Bytes, Error>> + Send,
+    R: FnOnce(Ids) + Send,
 {
     async_stream::try_stream! {
         futures_util::pin_mut!(body);
@@ -350,6 +364,7 @@ where
         if !text.is_empty() {
             yield Chunk::Text(text);
         }
+        report(decoder.ids());
         if let Some(reason) = decoder.finish_reason() {
             yield Chunk::Finish(reason);
         }

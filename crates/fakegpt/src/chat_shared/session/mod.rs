@@ -22,21 +22,69 @@ mod shared;
 /// The longest wait for another process's login (the store's lock).
 const LOCK_WAIT: Duration = Duration::from_secs(90);
 
-/// An access token. Its `Debug` output never shows the value.
+/// An access token, and the account and session password it was made
+/// with when known. Its `Debug` output shows neither the token nor the
+/// password; tokens are equal when their values are.
+#[derive(Clone)]
+pub struct AccessToken {
+    value: Arc<str>,
+    owner: Option<Arc<Owner>>,
+}
+
+/// The account a token is on (`token_key`) and its session password: what
+/// a kept conversation lives under.
 #[derive(Clone, PartialEq, Eq)]
-pub struct AccessToken(Arc<str>);
+pub struct Owner {
+    /// The account.
+    pub account: String,
+    /// The session password (a secret).
+    pub password: String,
+}
 
 impl AccessToken {
     /// Wraps a token value.
     pub fn new(value: &str) -> Self {
-        AccessToken(Arc::from(value))
+        AccessToken {
+            value: Arc::from(value),
+            owner: None,
+        }
+    }
+
+    /// Notes the account and password the token was made with.
+    pub fn owned_by(mut self, account: &str, password: Option<&String>) -> Self {
+        self.owner = password.map(|password| {
+            Arc::new(Owner {
+                account: account.to_owned(),
+                password: password.clone(),
+            })
+        });
+        self
     }
 
     /// The token itself, for the `X-Authorization` header only.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
+    }
+
+    /// The account and password it was made with, when known.
+    pub fn owner(&self) -> Option<&Owner> {
+        self.owner.as_deref()
+    }
+
+    /// Whether it was made on `account` with `password`.
+    fn is_on(&self, account: &str, password: &str) -> bool {
+        self.owner()
+            .is_some_and(|o| o.account == account && o.password == password)
     }
 }
+
+impl PartialEq for AccessToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl Eq for AccessToken {}
 
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -221,25 +269,7 @@ impl Session {
         self.cookies.clear();
         let outcome = login(slot.passwords.clone()).await;
         let token = match outcome {
-            Ok(LoggedIn {
-                token,
-                account,
-                password,
-            }) => {
-                slot.hold(&token);
-                slot.passwords.insert(account.clone(), password);
-                self.logins.fetch_add(1, Ordering::Relaxed);
-                slot.version += 1;
-                slot.saved = Some(SavedSession {
-                    account,
-                    access_token: token.expose().to_owned(),
-                    cookies: self.cookies.snapshot(),
-                    logged_in_at_ms: unix_ms(std::time::SystemTime::now()),
-                    version: slot.version,
-                });
-                self.save(&mut slot, true).await;
-                Ok(token)
-            }
+            Ok(logged_in) => Ok(self.logged_in(&mut slot, logged_in).await),
             Err(err) => {
                 slot.last_failure = Some(err.clone());
                 slot.failures = slot.failures.saturating_add(1);
@@ -251,6 +281,84 @@ impl Session {
         };
         self.attempts.fetch_add(1, Ordering::Release);
         token
+    }
+
+    /// Holds the session a login made, and saves it.
+    async fn logged_in(&self, slot: &mut Slot, logged_in: LoggedIn) -> AccessToken {
+        let LoggedIn {
+            token,
+            account,
+            password,
+        } = logged_in;
+        slot.hold(&token);
+        slot.passwords.insert(account.clone(), password);
+        self.logins.fetch_add(1, Ordering::Relaxed);
+        slot.version += 1;
+        slot.saved = Some(SavedSession {
+            account,
+            access_token: token.expose().to_owned(),
+            cookies: self.cookies.snapshot(),
+            logged_in_at_ms: unix_ms(std::time::SystemTime::now()),
+            version: slot.version,
+        });
+        self.save(slot, true).await;
+        token
+    }
+
+    /// A token on `account` with `password`, where a kept conversation
+    /// lives: the session's own if it is on them (or the one a shared
+    /// store holds is), else a login with `login`, which must try that
+    /// account only. A login made here becomes the session every request
+    /// uses; one that fails leaves the session as it was and holds back
+    /// no other login.
+    pub async fn token_on<F, Fut>(
+        self: &Arc<Self>,
+        account: &str,
+        password: &str,
+        login: F,
+    ) -> Result<AccessToken, Error>
+    where
+        F: FnOnce(BTreeMap<String, String>) -> Fut,
+        Fut: Future<Output = Result<LoggedIn, Error>>,
+    {
+        let mut slot = self.slot.lock().await;
+        if let Some(token) = slot.token.as_ref().filter(|t| t.is_on(account, password)) {
+            let token = token.clone();
+            drop(slot);
+            self.sync_if_due();
+            return Ok(token);
+        }
+        let _lock = if self.backend.is_shared() {
+            let lock = self.backend.lock(LOCK_WAIT).await;
+            let lock = self.note(lock).map_err(|err| {
+                tracing::debug!(%err, "logging in without the session lock");
+            });
+            if let Some(Ok(token)) = self.take_up(&mut slot).await {
+                if token.is_on(account, password) {
+                    return Ok(token);
+                }
+            }
+            lock.ok().flatten()
+        } else {
+            None
+        };
+        let saved_cookies = self.cookies.snapshot();
+        self.cookies.clear();
+        let pinned = BTreeMap::from([(account.to_owned(), password.to_owned())]);
+        match login(pinned).await {
+            Ok(logged_in) => {
+                tracing::info!(
+                    account,
+                    "logged in on the account a kept conversation lives on"
+                );
+                Ok(self.logged_in(&mut slot, logged_in).await)
+            }
+            Err(err) => {
+                // The session held before carries on.
+                self.cookies.restore(saved_cookies);
+                Err(err)
+            }
+        }
     }
 
     /// Drops the session if `rejected` is still its token (a request got

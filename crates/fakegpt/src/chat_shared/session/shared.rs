@@ -93,7 +93,8 @@ impl Session {
         self.adopt_shared(slot, &record);
         if let Some(saved) = record.session {
             slot.version = slot.version.max(saved.version);
-            let token = AccessToken::new(&saved.access_token);
+            let token = AccessToken::new(&saved.access_token)
+                .owned_by(&saved.account, slot.passwords.get(&saved.account));
             if slot.rejected.as_ref() != Some(&token) {
                 self.cookies.restore(saved.cookies.clone());
                 slot.hold(&token);
@@ -213,7 +214,8 @@ impl Session {
                         != Some(theirs.access_token.as_str()) =>
             {
                 tracing::debug!("taking up the session another instance saved");
-                let token = AccessToken::new(&theirs.access_token);
+                let token = AccessToken::new(&theirs.access_token)
+                    .owned_by(&theirs.account, slot.passwords.get(&theirs.account));
                 self.cookies.restore(theirs.cookies.clone());
                 slot.version = slot.version.max(theirs.version);
                 slot.hold(&token);
