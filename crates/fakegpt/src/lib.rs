@@ -50,7 +50,9 @@ mod provider;
 mod request;
 
 pub use answer::{Answer, Chunk, ChunkStream, FinishReason};
-pub use chat_shared::{Dialect, FakeGpt, FakeGptBuilder, Fleet, Lease, SessionSummary, Store};
+pub use chat_shared::{
+    ConversationIndex, Dialect, FakeGpt, FakeGptBuilder, Fleet, Lease, SessionSummary, Store,
+};
 pub use error::{Error, ErrorKind, TimeoutKind};
 pub use handle::{Conversation, ConversationMode, HistoryHash};
 pub use message::{Content, ContentPart, Message, Role};

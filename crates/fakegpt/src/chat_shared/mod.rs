@@ -37,7 +37,7 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 
 pub use builder::FakeGptBuilder;
-pub use store::{Fleet, Lease, SessionSummary, Store};
+pub use store::{ConversationIndex, Fleet, Lease, SessionSummary, Store};
 
 use crate::answer::{Answer, Chunk, ChunkStream};
 use crate::error::{Error, ErrorKind, TimeoutKind};

@@ -10,6 +10,7 @@
 //! login lock, so that processes sharing it make one login between them.
 
 mod file;
+mod index;
 pub mod record;
 mod redis;
 
@@ -19,6 +20,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 pub use file::FileStore;
+pub use index::ConversationIndex;
 pub use redis::{Fleet, Lease};
 
 use crate::error::{Error, ErrorKind};

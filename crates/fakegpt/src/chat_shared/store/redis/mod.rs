@@ -12,13 +12,17 @@
 //! | `PREFIX v1:{H}:cooldowns` | hash | account → cooling down until (Unix ms) |
 //! | `PREFIX v1:{H}:backoff` | string | after failed logins: none before (JSON), expiring then |
 //!
+//! The conversation index has keys of its own ([`index`]).
+//!
 //! Every command is bounded by [`link::OP_TIMEOUT`]: a slow or absent Redis
 //! fails the call quickly and the session carries on in the process.
 
 mod fleet;
+mod index;
 mod link;
 
 pub use fleet::{Fleet, Lease};
+pub use index::RedisIndex;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
