@@ -303,13 +303,33 @@ pub struct ChatArgs {
     #[command(flatten)]
     pub upstream: UpstreamChoice,
 
-    /// The model to ask for.
-    #[arg(long, short, env = "FAKEGPT_MODEL", default_value = "gpt-3.5-turbo")]
-    pub model: String,
+    /// The model to ask for [default: gpt-3.5-turbo; with --continue, the
+    /// conversation's].
+    #[arg(long, short, env = "FAKEGPT_MODEL")]
+    pub model: Option<String>,
 
     /// A system message to put before the prompt.
     #[arg(long, short, value_name = "TEXT")]
     pub system: Option<String>,
+
+    /// Keep the conversation on the upstream: each next turn sends only
+    /// the new message, and `--continue` takes up the last conversation in
+    /// a later run. On a shared account, a kept conversation may be
+    /// visible to others who share it.
+    #[arg(long, env = "FAKEGPT_NATIVE_CONVERSATIONS")]
+    pub native_conversations: bool,
+
+    /// Continue the last conversation kept by `fakegpt chat` (implies
+    /// --native-conversations): PROMPT, or stdin, is the next question;
+    /// with neither, on a terminal, chat on from where it ended.
+    #[arg(long = "continue", conflicts_with_all = ["system", "local"])]
+    pub continue_last: bool,
+
+    /// Continue an answer the upstream cut at its length limit up to N
+    /// times, stitched into one answer (only with native conversations;
+    /// 0: never).
+    #[arg(long, env = "FAKEGPT_AUTO_CONTINUE", value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub auto_continue: u32,
 
     #[command(flatten)]
     pub timeouts: TimeoutArgs,

@@ -10,6 +10,7 @@ mod bench;
 mod chat;
 mod cli;
 mod config;
+mod kept;
 mod provider;
 mod report;
 mod serve;
