@@ -17,6 +17,7 @@ use axum::{Extension, Json};
 use fakegpt::{ChatRequest, Chunk};
 use serde::Serialize;
 
+use crate::cutoff::{self, Cut, Cutoff};
 use crate::error::ApiError;
 use crate::limits::{ClientId, FleetSlot};
 use crate::metrics::Metrics;
@@ -66,6 +67,7 @@ async fn run(
         _fleet: state.limits.lease(&state.config).await?,
     };
     let prompt_tokens = tokens::prompt(&chat.messages, &chat.names);
+    let mut cutoff = Cutoff::new(chat.max_tokens, &chat.stop);
     let request = ChatRequest::new(chat.upstream_model, chat.messages);
     Metrics::observe(&state.metrics.overhead, started.elapsed());
 
@@ -91,21 +93,33 @@ async fn run(
     };
     if !chat.stream {
         let (mut text, mut reasoning) = (String::new(), String::new());
-        loop {
+        let cut_here = loop {
             let item = tokio::select! {
                 item = answer.next_chunk() => item,
                 () = &mut cut => return Err(shut_down()),
             };
             match item.transpose().map_err(|e| ApiError::from_provider(&e))? {
-                Some(Chunk::Text(more)) => text.push_str(&more),
+                Some(Chunk::Text(more)) => {
+                    let (more, now) = cutoff::feed(&mut cutoff, more);
+                    text.push_str(&more);
+                    if now.is_some() {
+                        break now;
+                    }
+                }
                 Some(Chunk::Reasoning(more)) => reasoning.push_str(&more),
                 Some(_) => {}
-                None => break,
+                None => {
+                    let (rest, now) = cutoff::end(&mut cutoff);
+                    text.push_str(&rest);
+                    break now;
+                }
             }
-        }
+        };
+        // A cut drops the answer, which cancels the upstream's request.
+        let finish = cut_here.map_or_else(|| finish_reason(&answer), Cut::as_str);
+        drop(answer);
         Metrics::observe(&state.metrics.upstream_total, upstream_started.elapsed());
         drop(permit);
-        let finish = finish_reason(&answer);
         let reasoning = (chat.include_reasoning && !reasoning.is_empty()).then_some(reasoning);
         return Ok(Json(reply.whole(text, reasoning, finish)).into_response());
     }
@@ -119,7 +133,7 @@ async fn run(
         usage: chat.include_usage,
         reasoning: chat.include_reasoning,
     };
-    let body = Body::from_stream(reply.stream(answer, shown, live));
+    let body = Body::from_stream(reply.stream(answer, cutoff, shown, live));
     Ok((
         [
             (header::CONTENT_TYPE, "text/event-stream; charset=utf-8"),
@@ -248,6 +262,7 @@ impl Reply {
     fn stream(
         self,
         mut answer: fakegpt::Answer,
+        mut cutoff: Option<Cutoff>,
         shown: Shown,
         live: Live,
     ) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
@@ -268,7 +283,7 @@ impl Reply {
             // The role goes out with the first item, which is in hand.
             let mut frames = frame(&self.chunk(role, None, usage_field()));
             let content_frame = ContentFrame::new(&self.chunk(content(String::new()), None, usage_field()));
-            let mut failure = None;
+            let (mut failure, mut cut_here) = (None, None);
             let cut = crate::state::cut(state.cut.subscribe());
             tokio::pin!(cut);
             loop {
@@ -281,9 +296,16 @@ impl Reply {
                 };
                 match item {
                     Some(Ok(Chunk::Text(delta))) => {
-                        text.push_str(&delta);
-                        frames.reserve(content_frame.len() + delta.len() + 8);
-                        content_frame.write(&delta, &mut frames);
+                        let (delta, now) = cutoff::feed(&mut cutoff, delta);
+                        if !delta.is_empty() {
+                            text.push_str(&delta);
+                            frames.reserve(content_frame.len() + delta.len() + 8);
+                            content_frame.write(&delta, &mut frames);
+                        }
+                        if now.is_some() {
+                            cut_here = now;
+                            break;
+                        }
                     }
                     Some(Ok(Chunk::Reasoning(delta))) if shown.reasoning => {
                         let thought = Delta { reasoning_content: Some(delta), ..Delta::default() };
@@ -294,15 +316,27 @@ impl Reply {
                         failure = Some(ApiError::from_provider(&err));
                         break;
                     }
-                    None => break,
+                    None => {
+                        let (rest, now) = cutoff::end(&mut cutoff);
+                        if !rest.is_empty() {
+                            text.push_str(&rest);
+                            content_frame.write(&rest, &mut frames);
+                        }
+                        cut_here = now;
+                        break;
+                    }
                 }
-                yield Ok(Bytes::from(std::mem::take(&mut frames)));
+                if !frames.is_empty() {
+                    yield Ok(Bytes::from(std::mem::take(&mut frames)));
+                }
             }
+            // A cut drops the answer, which cancels the upstream's request.
+            let finish = cut_here.map_or_else(|| finish_reason(&answer), Cut::as_str);
+            drop(answer);
             Metrics::observe(&state.metrics.upstream_total, upstream_started.elapsed());
             let mut tail = frames;
             match failure {
                 None => {
-                    let finish = finish_reason(&answer);
                     tail.extend_from_slice(&frame(&self.chunk(Delta::default(), Some(finish), usage_field())));
                     if include_usage {
                         let mut last = self.chunk(Delta::default(), None, UsageField::Counts(tokens::usage(self.prompt_tokens, &text)));

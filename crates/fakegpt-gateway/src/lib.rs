@@ -26,6 +26,7 @@
 mod auth;
 mod chat;
 mod config;
+mod cutoff;
 mod error;
 mod health;
 mod limits;

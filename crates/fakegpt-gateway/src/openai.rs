@@ -26,10 +26,12 @@ pub struct ChatCompletionRequest {
     /// Accepted, not applied.
     #[serde(default)]
     pub top_p: Option<f64>,
-    /// Accepted, not applied.
+    /// Deprecated alias of `max_completion_tokens` (not both at once).
     #[serde(default)]
     pub max_tokens: Option<u64>,
-    /// Accepted, not applied.
+    /// The most tokens of answer: the gateway cuts the answer's text after
+    /// that many `cl100k_base` tokens (never inside a character) and ends
+    /// it with `finish_reason: "length"`. Reasoning does not count.
     #[serde(default)]
     pub max_completion_tokens: Option<u64>,
     /// Accepted, not applied.
@@ -44,7 +46,9 @@ pub struct ChatCompletionRequest {
     /// Accepted, not applied.
     #[serde(default)]
     pub seed: Option<i64>,
-    /// Accepted, not applied: a string or a list of strings.
+    /// Up to four stop sequences (a string or a list of strings): the
+    /// gateway ends the answer's text before the first one to come, which
+    /// is not sent, with `finish_reason: "stop"`. Reasoning is not searched.
     #[serde(default)]
     pub stop: Option<Value>,
     /// Accepted, not applied.
@@ -156,7 +160,8 @@ pub struct Choice {
     pub message: AnswerMessage,
     /// Always `null`.
     pub logprobs: Option<Value>,
-    /// `stop`.
+    /// `stop`, or `length` when the answer was cut at its token limit
+    /// (`max_tokens`, or the upstream's own).
     pub finish_reason: String,
 }
 
@@ -233,7 +238,7 @@ pub struct ChunkChoice {
     pub delta: Delta,
     /// Always `null`.
     pub logprobs: Option<Value>,
-    /// `null` until the last chunk, then `stop`.
+    /// `null` until the last chunk, then `stop` or `length`.
     pub finish_reason: Option<String>,
 }
 

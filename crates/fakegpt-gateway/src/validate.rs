@@ -25,6 +25,13 @@ pub struct ValidChat {
     pub include_usage: bool,
     /// Send the reasoning as `reasoning_content`.
     pub include_reasoning: bool,
+    /// End the answer after this many tokens: `max_completion_tokens`, or
+    /// its deprecated alias `max_tokens` (setting both is refused, as
+    /// OpenAI refuses it).
+    pub max_tokens: Option<u64>,
+    /// End the answer before the first of these (at most four, none
+    /// empty).
+    pub stop: Vec<String>,
 }
 
 /// Parses and checks a `/v1/chat/completions` body.
@@ -41,6 +48,7 @@ pub fn chat_request(body: &[u8], models: &Models) -> Result<ValidChat, ApiError>
         .ok_or_else(|| ApiError::model_not_found(&request.model))?
         .to_owned();
     check_options(&request)?;
+    let stop = stop_sequences(request.stop.as_ref())?;
     if request.messages.is_empty() {
         return Err(ApiError::invalid(
             Some("messages"),
@@ -135,7 +143,81 @@ pub fn chat_request(body: &[u8], models: &Models) -> Result<ValidChat, ApiError>
         stream,
         include_usage: request.stream_options.is_some_and(|o| o.include_usage),
         include_reasoning: request.include_reasoning.unwrap_or(false),
+        max_tokens: request.max_completion_tokens.or(request.max_tokens),
+        stop,
     })
+}
+
+/// OpenAI's most stop sequences.
+const MAX_STOP_SEQUENCES: usize = 4;
+
+/// The stop sequences of `stop`, as OpenAI takes it: absent or `null` for
+/// none, a string, or an array of at most four strings; an empty string
+/// is refused.
+fn stop_sequences(stop: Option<&Value>) -> Result<Vec<String>, ApiError> {
+    match stop {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(one)) if one.is_empty() => Err(empty_stop(None)),
+        Some(Value::String(one)) => Ok(vec![one.clone()]),
+        Some(Value::Array(items)) if items.len() > MAX_STOP_SEQUENCES => Err(invalid_stop(
+            format!(
+                "Invalid 'stop': array too long. Expected an array with maximum length {MAX_STOP_SEQUENCES}, but got an array with length {} instead.",
+                items.len()
+            ),
+            "array_above_max_length",
+        )),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(s) if s.is_empty() => Err(empty_stop(Some(i))),
+                Value::String(s) => Ok(s.clone()),
+                other => Err(invalid_stop(
+                    format!(
+                        "Invalid type for 'stop[{i}]': expected a string, but got {} instead.",
+                        json_type(other)
+                    ),
+                    "invalid_type",
+                )),
+            })
+            .collect(),
+        Some(other) => Err(invalid_stop(
+            format!(
+                "Invalid type for 'stop': expected a string or an array of strings, but got {} instead.",
+                json_type(other)
+            ),
+            "invalid_type",
+        )),
+    }
+}
+
+/// A 400 for `stop`, with OpenAI's error code.
+fn invalid_stop(message: String, code: &'static str) -> ApiError {
+    let mut err = ApiError::invalid(Some("stop"), message);
+    err.code = Some(code);
+    err
+}
+
+/// A stop sequence (the `i`th, or the only one) is empty.
+fn empty_stop(i: Option<usize>) -> ApiError {
+    let which = i.map_or_else(|| "'stop'".to_owned(), |i| format!("'stop[{i}]'"));
+    invalid_stop(
+        format!("Invalid {which}: empty string. Expected a string with minimum length 1."),
+        "empty_string",
+    )
+}
+
+/// How OpenAI's errors name a JSON value's type.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a decimal",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 fn parse(body: &[u8]) -> Result<ChatCompletionRequest, ApiError> {
@@ -269,6 +351,14 @@ fn check_options(request: &ChatCompletionRequest) -> Result<(), ApiError> {
             ));
         }
     }
+    if request.max_tokens.is_some() && request.max_completion_tokens.is_some() {
+        let mut err = ApiError::invalid(
+            Some("max_tokens"),
+            "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.",
+        );
+        err.code = Some("invalid_parameter_combination");
+        return Err(err);
+    }
     Ok(())
 }
 
@@ -375,5 +465,64 @@ mod tests {
         let (status, param, _) =
             param_of(r#"{"model":"gpt-5","messages":[{"role":"user","content":"x"}]}"#);
         assert_eq!((status, param.as_deref()), (404, Some("model")));
+    }
+
+    fn with(extra: &str) -> String {
+        format!(
+            r#"{{"model":"gpt-3.5-turbo","messages":[{{"role":"user","content":"x"}}]{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn max_tokens_and_stop_are_taken_or_refused_as_openai_does() {
+        let chat = check(&with(r#","max_tokens":7,"stop":"END""#)).unwrap();
+        assert_eq!(
+            (chat.max_tokens, chat.stop),
+            (Some(7), vec!["END".to_owned()])
+        );
+        let chat = check(&with(
+            r#","max_completion_tokens":9,"stop":["a","b\n","c","d"]"#,
+        ))
+        .unwrap();
+        assert_eq!(chat.max_tokens, Some(9));
+        assert_eq!(chat.stop, ["a", "b\n", "c", "d"]);
+        for none in ["", r#","stop":null"#, r#","stop":[]"#] {
+            let chat = check(&with(none)).unwrap();
+            assert_eq!((chat.max_tokens, chat.stop.len()), (None, 0), "{none}");
+        }
+        let refused = [
+            (
+                r#","stop":["a","b","c","d","e"]"#,
+                "stop",
+                "array_above_max_length",
+            ),
+            (r#","stop":"""#, "stop", "empty_string"),
+            (r#","stop":["a",""]"#, "stop", "empty_string"),
+            (r#","stop":["a",1]"#, "stop", "invalid_type"),
+            (r#","stop":["a",null]"#, "stop", "invalid_type"),
+            (r#","stop":42"#, "stop", "invalid_type"),
+            (r#","stop":{"a":1}"#, "stop", "invalid_type"),
+            (
+                r#","max_tokens":5,"max_completion_tokens":5"#,
+                "max_tokens",
+                "invalid_parameter_combination",
+            ),
+            (r#","max_tokens":0"#, "max_tokens", ""),
+            (r#","max_completion_tokens":0"#, "max_completion_tokens", ""),
+            (r#","max_tokens":-1"#, "max_tokens", ""),
+        ];
+        for (extra, param, code) in refused {
+            let err = check(&with(extra)).unwrap_err();
+            assert_eq!(
+                (
+                    err.status.as_u16(),
+                    err.param.as_deref(),
+                    err.code.unwrap_or("")
+                ),
+                (400, Some(param), code),
+                "{extra}: {}",
+                err.message
+            );
+        }
     }
 }
