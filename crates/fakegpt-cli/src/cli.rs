@@ -428,6 +428,69 @@ pub struct ServeArgs {
     /// Do not serve the chat page at `/` (the API only).
     #[arg(long, env = "FAKEGPT_NO_WEB")]
     pub no_web: bool,
+
+    /// Continue conversations on the upstream: a request whose history the
+    /// gateway answered before sends only its new message, in the
+    /// conversation the upstream keeps. On a shared account, others who
+    /// share it may see kept conversations.
+    #[arg(long, env = "FAKEGPT_NATIVE_CONVERSATIONS")]
+    pub native_conversations: bool,
+
+    /// How long a conversation stays continuable after its last answer:
+    /// seconds, or a number with s, m, h or d.
+    #[arg(
+        long,
+        env = "FAKEGPT_CONVERSATION_TTL",
+        value_name = "TIME",
+        default_value = "24h",
+        value_parser = parse_ttl,
+        requires = "native_conversations"
+    )]
+    pub conversation_ttl: Duration,
+
+    /// The most conversation turns remembered (in memory, or in the Redis
+    /// store shared by instances); the oldest are forgotten first.
+    #[arg(
+        long,
+        env = "FAKEGPT_MAX_CONVERSATIONS",
+        value_name = "N",
+        default_value_t = 20_000,
+        value_parser = clap::value_parser!(u32).range(1..),
+        requires = "native_conversations"
+    )]
+    pub max_conversations: u32,
+}
+
+/// Parses `--conversation-ttl`: seconds, or a number with `s`, `m`, `h` or
+/// `d`; at least a second, at most a year.
+pub fn parse_ttl(spec: &str) -> Result<Duration, String> {
+    let spec = spec.trim();
+    let (number, unit) = match spec.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => spec.split_at(at),
+        None => (spec, "s"),
+    };
+    let scale = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?}: use s, m, h or d (e.g. 24h)"
+            ))
+        }
+    };
+    let seconds = number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .map(|n| n * scale)
+        .ok_or_else(|| format!("{spec:?} is not a time (e.g. 24h, 90m, 3600)"))?;
+    if !(1.0..=365.0 * 86_400.0).contains(&seconds) {
+        return Err("the time must be between 1s and 365d".to_owned());
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// `fakegpt upstream`.
@@ -595,6 +658,17 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn conversation_ttls_take_units() {
+        assert_eq!(parse_ttl("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_ttl("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_ttl("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("1.5d"), Ok(Duration::from_secs(129_600)));
+        for bad in ["", "h", "0", "-5m", "10y", "400d", "NaNs", "1e400"] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

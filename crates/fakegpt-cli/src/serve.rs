@@ -12,12 +12,25 @@ use crate::report::Failure;
 
 /// Runs the gateway until SIGINT or SIGTERM (a second one exits at once).
 pub async fn run(args: ServeArgs) -> Result<(), Failure> {
-    let config = settings(&args)?;
+    let config = settings(&args, None)?;
     config
         .check_exposure(&args.host)
         .map_err(|e| Failure::usage(e.to_string(), "pass --api-key KEY (or FAKEGPT_API_KEYS), or --allow-unauthenticated if that is really meant"))?;
     let upstream = crate::provider::connect(&args.upstream, &args.timeouts, "serve").await?;
     let provider: Arc<dyn Provider> = Arc::new(upstream.provider.clone());
+    let config = if args.native_conversations {
+        let store = crate::provider::store_for(&args.upstream, "serve");
+        let index = store
+            .conversation_index(
+                upstream.provider.base_url(),
+                args.conversation_ttl,
+                args.max_conversations as usize,
+            )
+            .map_err(|e| Failure::usage(e.message().to_owned(), "see fakegpt serve --help"))?;
+        settings(&args, Some(index))?
+    } else {
+        config
+    };
     // Checked before binding, so a bad alias is a usage error, not a failed start.
     config.check_models(&provider.models()).map_err(|e| {
         Failure::usage(
@@ -51,6 +64,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         upstream = upstream.provider.base_url(),
         auth = if config.requires_key() { "api keys" } else { "off" },
         page = if config.serves_page() { "/" } else { "off" },
+        native_conversations = config.native_conversations(),
         "serving the OpenAI-compatible API"
     );
     fakegpt_gateway::serve(listener, provider, config, shutdown_signal())
@@ -60,8 +74,12 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The gateway's settings from the flags.
-fn settings(args: &ServeArgs) -> Result<GatewayConfig, Failure> {
+/// The gateway's settings from the flags, with the conversation index when
+/// conversations are continued natively.
+fn settings(
+    args: &ServeArgs,
+    conversations: Option<fakegpt::ConversationIndex>,
+) -> Result<GatewayConfig, Failure> {
     let help = "see fakegpt serve --help";
     let seconds = |flag: &str, value: f64| {
         if value.is_finite() && value >= 0.0 {
@@ -91,6 +109,9 @@ fn settings(args: &ServeArgs) -> Result<GatewayConfig, Failure> {
         }
         Ok(None) => {}
         Err(e) => return Err(Failure::usage(e.message().to_owned(), help)),
+    }
+    if let Some(index) = conversations {
+        builder = builder.native_conversations(index);
     }
     if let Some(max) = args.max_concurrency_global {
         builder = builder.max_concurrency_global(max);

@@ -26,7 +26,7 @@ use crate::openai::{
     AnswerMessage, ChatCompletion, ChatCompletionChunk, Choice, ChunkChoice, Delta, UsageField,
 };
 use crate::state::AppState;
-use crate::{tokens, validate};
+use crate::{native, tokens, validate};
 
 /// The handler.
 pub async fn completions(
@@ -68,7 +68,14 @@ async fn run(
     };
     let prompt_tokens = tokens::prompt(&chat.messages, &chat.names);
     let mut cutoff = Cutoff::new(chat.max_tokens, &chat.stop);
-    let request = ChatRequest::new(chat.upstream_model, chat.messages);
+    let index = state.config.conversations.clone();
+    let mut continued = None;
+    let mut request = ChatRequest::new(chat.upstream_model, chat.messages);
+    if let Some(index) = &index {
+        let plan = native::plan(index, &request.messages, headers).await;
+        request.options.conversation = plan.mode;
+        continued = plan.continued;
+    }
     Metrics::observe(&state.metrics.overhead, started.elapsed());
 
     let upstream_started = Instant::now();
@@ -117,17 +124,27 @@ async fn run(
         };
         // A cut drops the answer, which cancels the upstream's request.
         let finish = cut_here.map_or_else(|| finish_reason(&answer), Cut::as_str);
+        let kept = answer.conversation().cloned();
         drop(answer);
+        if let Some(index) = &index {
+            native::keep(index, kept.as_ref()).await;
+        }
         Metrics::observe(&state.metrics.upstream_total, upstream_started.elapsed());
         drop(permit);
         let reasoning = (chat.include_reasoning && !reasoning.is_empty()).then_some(reasoning);
-        return Ok(Json(reply.whole(text, reasoning, finish)).into_response());
+        let header = kept.as_ref().and_then(|k| native::header(k.id()));
+        let whole = Json(reply.whole(text, reasoning, finish));
+        return Ok(match header {
+            Some(header) => ([header], whole).into_response(),
+            None => whole.into_response(),
+        });
     }
     let live = Live {
         state,
         permit,
         upstream_started,
         request_id,
+        index,
     };
     let shown = Shown {
         usage: chat.include_usage,
@@ -140,6 +157,8 @@ async fn run(
             (header::CACHE_CONTROL, "no-cache"),
             (header::HeaderName::from_static("x-accel-buffering"), "no"),
         ],
+        // Only a continued conversation's id is known before the answer.
+        continued.as_deref().and_then(native::header).map(|h| [h]),
         body,
     )
         .into_response())
@@ -211,6 +230,8 @@ struct Live {
     permit: Permit,
     upstream_started: Instant,
     request_id: RequestId,
+    /// Where the conversation goes once the answer ended well.
+    index: Option<Arc<fakegpt::ConversationIndex>>,
 }
 
 /// Decrements the in-flight gauge however the stream ends.
@@ -275,7 +296,7 @@ impl Reply {
             }
         };
         async_stream::stream! {
-            let Live { state, permit, upstream_started, request_id } = live;
+            let Live { state, permit, upstream_started, request_id, index } = live;
             state.metrics.in_flight_streams.inc();
             let _in_flight = InFlight(Arc::clone(&state));
             let mut text = String::new();
@@ -332,7 +353,12 @@ impl Reply {
             }
             // A cut drops the answer, which cancels the upstream's request.
             let finish = cut_here.map_or_else(|| finish_reason(&answer), Cut::as_str);
+            let kept = answer.conversation().cloned();
             drop(answer);
+            // Indexed before the last event, so the client's next turn finds it.
+            if let (Some(index), None) = (&index, &failure) {
+                native::keep(index, kept.as_ref()).await;
+            }
             Metrics::observe(&state.metrics.upstream_total, upstream_started.elapsed());
             let mut tail = frames;
             match failure {

@@ -31,6 +31,7 @@ pub struct GatewayConfig {
     pub(crate) max_concurrency_global: Option<u32>,
     pub(crate) key_rate_limit: Option<u32>,
     pub(crate) web: bool,
+    pub(crate) conversations: Option<std::sync::Arc<fakegpt::ConversationIndex>>,
 }
 
 impl Default for GatewayConfig {
@@ -51,6 +52,7 @@ impl Default for GatewayConfig {
             max_concurrency_global: None,
             key_rate_limit: None,
             web: true,
+            conversations: None,
         }
     }
 }
@@ -76,6 +78,11 @@ impl GatewayConfig {
     /// Whether the chat page is served at `/`.
     pub fn serves_page(&self) -> bool {
         self.web
+    }
+
+    /// Whether conversations are continued on the upstream.
+    pub fn native_conversations(&self) -> bool {
+        self.conversations.is_some()
     }
 
     /// Whether clients must send an API key.
@@ -195,6 +202,17 @@ impl GatewayConfigBuilder {
     /// any page; the API behind it still asks for a key when there are keys.
     pub fn web(mut self, on: bool) -> Self {
         self.config.web = on;
+        self
+    }
+
+    /// Continues conversations on the upstream (off by default): a request
+    /// whose history `index` holds continues that conversation with its
+    /// last message only; any other starts a new conversation kept on the
+    /// upstream (see the `native` module). On a shared account, others who
+    /// share it may see kept conversations: this must be the operator's
+    /// explicit choice.
+    pub fn native_conversations(mut self, index: fakegpt::ConversationIndex) -> Self {
+        self.config.conversations = Some(std::sync::Arc::new(index));
         self
     }
 

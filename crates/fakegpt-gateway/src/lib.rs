@@ -33,6 +33,7 @@ mod limits;
 mod metrics;
 #[doc(hidden)]
 pub mod models;
+mod native;
 mod observe;
 #[doc(hidden)]
 pub mod openai;
