@@ -344,3 +344,32 @@ async fn by_default_nothing_is_kept() {
     assert!(said.handle.is_none());
     assert_eq!(emulator.counters().kept, 0);
 }
+
+#[tokio::test]
+async fn after_another_login_took_the_session_the_conversations_account_is_logged_back_into() {
+    let mut cfg = config(fakegpt_upstream::Dialect::Legacy);
+    // Every token serves one conversation request, then is refused (401).
+    cfg.token_expires_after = Some(1);
+    let emulator = Emulator::start(cfg.clone()).await.unwrap();
+    let provider = provider(&emulator, Dialect::Legacy);
+    let mut messages = vec![Message::user("Remember me")];
+    let first = ask(&provider, request(&messages).kept()).await;
+    let handle = first.handle.unwrap();
+    assert_eq!(handle.account(), "acct-a");
+    messages.push(Message::assistant(first.text));
+
+    // The token expires; the login that replaces it lands on the other account.
+    emulator.state().update_config(|c| {
+        c.accounts = vec![Account::new("acct-a", 9), Account::new("acct-b", 0)];
+    });
+    let other = ask(&provider, request(&[Message::user("Anything")])).await;
+    assert!(other.handle.is_none());
+    assert_eq!(provider.logins(), 2);
+
+    messages.push(Message::user("Do you?"));
+    let said = ask(&provider, request(&messages).continuing(handle.clone())).await;
+    assert_eq!(said.text, reply_in_turn(&cfg, "Do you?", 2, 0));
+    assert_eq!(provider.logins(), 3, "logged back into acct-a");
+    assert_eq!(said.handle.unwrap().account(), "acct-a");
+    assert_eq!(emulator.counters().continued, 1);
+}
