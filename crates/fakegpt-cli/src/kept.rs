@@ -7,9 +7,6 @@
 //! (mode 0600 in a 0700 directory, a temporary file renamed over the old
 //! one), and nothing read from it is ever printed.
 
-use std::fs::OpenOptions;
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use fakegpt::{Conversation, Message, Store};
@@ -124,42 +121,8 @@ impl KeptFile {
     /// directory with mode 0700 (and narrowing an existing one to it).
     pub fn write(&self, last: &LastConversation) -> std::io::Result<()> {
         let bytes = serde_json::to_vec_pretty(last).map_err(std::io::Error::other)?;
-        make_dir(&self.dir)?;
-        let tmp = self
-            .dir
-            .join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-        // A stale temporary file of a crashed run could have another mode:
-        // the file is always created afresh.
-        let _ = std::fs::remove_file(&tmp);
-        let result = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        fakegpt::private_file::write(&self.dir, &self.path, &bytes)
     }
-}
-
-/// Creates `dir` (and its parents) with mode 0700, and narrows an existing
-/// one to it.
-fn make_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
-    if mode != 0o700 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

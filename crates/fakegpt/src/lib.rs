@@ -65,6 +65,11 @@ pub use request::{ChatRequest, RequestOptions, RetryPolicy, Timeouts};
 #[doc(hidden)]
 pub use chat_shared::decode;
 
+/// Files that hold secrets (0600, written whole), for this project's
+/// crates; not part of the supported API.
+#[doc(hidden)]
+pub mod private_file;
+
 /// The server-sent events parser every event stream of the project goes
 /// through; for this project's crates, not part of the supported API.
 #[doc(hidden)]

@@ -447,18 +447,27 @@ impl FakeGpt {
         client: &reqwest::Client,
         timeouts: &Timeouts,
     ) -> Result<AccessToken, Error> {
-        let ctx = login::LoginContext {
+        let ctx = self.login_context(client, timeouts);
+        self.inner
+            .session
+            .token(|passwords| async move { login::login(&ctx, &passwords, None).await })
+            .await
+    }
+
+    /// What a login with `client` and `timeouts` needs.
+    fn login_context<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        timeouts: &Timeouts,
+    ) -> login::LoginContext<'a> {
+        login::LoginContext {
             client,
             base: &self.inner.base,
             connect_timeout: timeouts.connect,
             step_timeout: timeouts.idle,
             session: &self.inner.session,
             cooldown: self.inner.settings.account_cooldown,
-        };
-        self.inner
-            .session
-            .token(|passwords| async move { login::login(&ctx, &passwords, None).await })
-            .await
+        }
     }
 
     /// A token on `owner`'s account and password (see
@@ -469,14 +478,7 @@ impl FakeGpt {
         timeouts: &Timeouts,
         owner: &Owner,
     ) -> Result<AccessToken, Error> {
-        let ctx = login::LoginContext {
-            client,
-            base: &self.inner.base,
-            connect_timeout: timeouts.connect,
-            step_timeout: timeouts.idle,
-            session: &self.inner.session,
-            cooldown: self.inner.settings.account_cooldown,
-        };
+        let ctx = self.login_context(client, timeouts);
         let account = owner.account.as_str();
         self.inner
             .session

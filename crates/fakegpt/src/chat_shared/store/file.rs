@@ -3,8 +3,7 @@
 //! lock file beside it held while a process logs in or updates the record.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -89,27 +88,9 @@ impl FileStore {
             )
         })?;
         let (dir, path) = (self.dir.clone(), self.path.clone());
-        blocking(move || {
-            make_dir(&dir)?;
-            let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-            let result = (|| {
-                let mut file = OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .mode(0o600)
-                    .open(&tmp)?;
-                file.write_all(&bytes)?;
-                file.sync_all()?;
-                std::fs::rename(&tmp, &path)
-            })();
-            if result.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            result
-        })
-        .await
-        .map_err(|e| self.io_error("write", &e))
+        blocking(move || crate::private_file::write(&dir, &path, &bytes))
+            .await
+            .map_err(|e| self.io_error("write", &e))
     }
 
     /// Removes the record; says whether there was one.
@@ -129,7 +110,7 @@ impl FileStore {
     pub async fn lock(&self, wait: Duration) -> Result<FileLock, Error> {
         let (dir, lock_path) = (self.dir.clone(), self.lock_path.clone());
         let file = blocking(move || {
-            make_dir(&dir)?;
+            crate::private_file::make_dir(&dir)?;
             OpenOptions::new()
                 .read(true)
                 .write(true)
@@ -176,20 +157,6 @@ impl FileStore {
             ),
         )
     }
-}
-
-/// Creates `dir` (and its parents) with mode 0700, and narrows an
-/// existing one to it.
-fn make_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
-    if mode != 0o700 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
 }
 
 async fn blocking<T: Send + 'static>(

@@ -71,7 +71,7 @@ async fn an_unusable_file_reads_as_empty() {
     let store = FileStore::new(dir.clone(), "http://127.0.0.1:8080");
     let other = FileStore::new(dir.clone(), "http://127.0.0.1:9090");
     assert_ne!(store.path(), other.path(), "one file per upstream");
-    make_dir(&dir).unwrap();
+    crate::private_file::make_dir(&dir).unwrap();
     for bad in [
         &b"{not json"[..],
         b"",
