@@ -130,12 +130,7 @@ pub fn usage(err: clap::Error) -> ExitCode {
         _ => {}
     }
     let rendered = err.render().to_string();
-    let reason = rendered
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
+    let reason = first_line(&rendered);
     let tip = rendered
         .lines()
         .map(str::trim)
@@ -143,13 +138,29 @@ pub fn usage(err: clap::Error) -> ExitCode {
         .map(|t| format!("{t}; "))
         .unwrap_or_default();
     fail(
-        reason,
+        &reason,
         Some(&format!(
             "{tip}see {} --help",
             command_of(&rendered).unwrap_or_else(command_in_args)
         )),
     );
     ExitCode::from(2)
+}
+
+/// A clap error's reason on one line: its first line, followed by the
+/// items it lists under it when it ends with a colon (e.g. the missing
+/// arguments).
+fn first_line(rendered: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim).skip_while(|l| l.is_empty());
+    let reason = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    if !reason.ends_with(':') {
+        return reason.to_owned();
+    }
+    let items: Vec<&str> = lines.take_while(|l| !l.is_empty()).collect();
+    format!("{reason} {}", items.join(", "))
 }
 
 /// The command a clap error is about, from its usage line (`Usage:
@@ -192,6 +203,17 @@ fn command_in(command: &clap::Command, args: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reason_that_lists_items_keeps_them_on_its_line() {
+        let missing = "error: the following required arguments were not provided:\n  --native-conversations\n  --x\n\nUsage: fakegpt serve\n";
+        assert_eq!(
+            first_line(missing),
+            "the following required arguments were not provided: --native-conversations, --x"
+        );
+        assert_eq!(first_line("\nerror: bad value\n\ntip: t\n"), "bad value");
+        assert_eq!(first_line(""), "invalid arguments");
+    }
 
     #[test]
     fn usage_hints_name_the_subcommand() {
