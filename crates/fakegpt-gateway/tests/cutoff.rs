@@ -15,45 +15,19 @@
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use fakegpt::{Dialect, FakeGpt, Provider, RetryPolicy};
-use fakegpt_gateway::{GatewayConfig, Running};
-use fakegpt_upstream::{reasoning_for, Config, Dialect as Served, Emulator};
+use fakegpt::Dialect;
+use fakegpt_upstream::{reasoning_for, Config, Dialect as Served};
 use serde_json::{json, Value};
 use tiktoken_rs::CoreBPE;
 
 const PROMPT: &str = "Cut me «short», please 👋";
 
-/// The emulator and a gateway in front of it, alive while the value lives.
-struct Gateway {
-    url: String,
-    upstream: Emulator,
-    _running: Running,
-}
+use common::Gateway;
 
 impl Gateway {
-    async fn start(config: Config, dialect: Dialect) -> Gateway {
-        let upstream = Emulator::start(config).await.unwrap();
-        let provider: Arc<dyn Provider> = Arc::new(
-            FakeGpt::builder()
-                .base_url(upstream.url())
-                .dialect(dialect)
-                .retry(RetryPolicy::NONE)
-                .build()
-                .unwrap(),
-        );
-        let running = Running::start(provider, GatewayConfig::default())
-            .await
-            .unwrap();
-        Gateway {
-            url: running.url.clone(),
-            upstream,
-            _running: running,
-        }
-    }
-
     /// Small events (3 characters each): every sequence of more than 3
     /// characters spans events.
     async fn small_events() -> Gateway {

@@ -14,53 +14,29 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use fakegpt::{Dialect, FakeGpt, Provider, RetryPolicy};
-use fakegpt_gateway::{GatewayConfig, Running};
-use fakegpt_upstream::{reasoning_for, Config, Dialect as Served, Emulator, Fault};
+use fakegpt::Dialect;
+use fakegpt_upstream::{reasoning_for, Config, Dialect as Served, Fault};
 use serde_json::{json, Value};
 
 const PROMPT: &str = "Think first: «why» is the sky \"blue\" \\ here? 🌤";
 
-/// An emulator, and a gateway in front of it whose provider asks for
-/// `dialect`; both alive while the value lives.
-struct Gateway {
-    url: String,
-    upstream: Emulator,
-    _running: Running,
-}
+use common::Gateway;
 
 impl Gateway {
-    async fn start(config: Config, dialect: Dialect) -> Gateway {
-        let upstream = Emulator::start(Config {
+    /// Both, the emulator sending its events without delay.
+    async fn quick(config: Config, dialect: Dialect) -> Gateway {
+        let config = Config {
             event_delay: Duration::ZERO,
             ..config
-        })
-        .await
-        .unwrap();
-        let provider: Arc<dyn Provider> = Arc::new(
-            FakeGpt::builder()
-                .base_url(upstream.url())
-                .dialect(dialect)
-                .retry(RetryPolicy::NONE)
-                .build()
-                .unwrap(),
-        );
-        let running = Running::start(provider, GatewayConfig::default())
-            .await
-            .unwrap();
-        Gateway {
-            url: running.url.clone(),
-            upstream,
-            _running: running,
-        }
+        };
+        Gateway::start(config, dialect).await
     }
 
     /// The emulator in `v1` with reasoning on, the provider asking for `v1`.
     async fn thinking() -> Gateway {
-        Self::start(
+        Self::quick(
             Config {
                 dialect: Served::V1,
                 reasoning: true,
@@ -242,7 +218,7 @@ async fn a_whole_answer_carries_its_reasoning_only_when_asked() {
 #[tokio::test]
 async fn an_answer_without_reasoning_has_no_reasoning_content_even_when_asked() {
     // A legacy upstream has no reasoning to give.
-    let gw = Gateway::start(Config::default(), Dialect::Legacy).await;
+    let gw = Gateway::quick(Config::default(), Dialect::Legacy).await;
     let (status, body) = gw.ask(json!({"include_reasoning": true})).await;
     assert_eq!(status, 200, "{body}");
     assert!(!body.contains("reasoning_content"), "{body}");
@@ -267,7 +243,7 @@ async fn include_reasoning_must_be_a_boolean() {
 #[tokio::test]
 async fn an_answer_cut_at_its_token_limit_finishes_with_length() {
     for served in [Served::V1, Served::Legacy] {
-        let gw = Gateway::start(
+        let gw = Gateway::quick(
             Config {
                 dialect: served,
                 reasoning: served == Served::V1,
@@ -329,7 +305,7 @@ async fn errors_inside_the_upstream_stream_follow_the_text_before_them() {
             (Fault::Moderation, "upstream_rejected", "moderation"),
         ] {
             let label = format!("{served:?} {fault:?}");
-            let gw = Gateway::start(
+            let gw = Gateway::quick(
                 Config {
                     dialect: served,
                     reasoning: served == Served::V1,
