@@ -54,7 +54,7 @@ impl Ask {
         };
         let question = last.content.text();
         match mode {
-            ConversationMode::Temporary => return Ask::flattened(messages, false),
+            ConversationMode::Temporary => return Ask::flattened(base, messages, false),
             ConversationMode::Kept => {}
             ConversationMode::Continue(handle) => {
                 match refusal(base, handle, last, || {
@@ -89,12 +89,12 @@ impl Ask {
                 }
             }
         }
-        Ask::flattened(messages, true)
+        Ask::flattened(base, messages, true)
     }
 
     /// The whole history as one prompt: a temporary chat (the original's
     /// body, byte for byte) or a new kept conversation.
-    pub fn flattened(messages: &[Message], kept: bool) -> Result<Ask, Error> {
+    pub fn flattened(base: &str, messages: &[Message], kept: bool) -> Result<Ask, Error> {
         let prompt = format_prompt(messages);
         if prompt.trim().is_empty() {
             return Err(empty_prompt());
@@ -108,7 +108,7 @@ impl Ask {
         }
         let body = ConversationRequest::kept(prompt);
         let before = Before {
-            upstream: String::new(),
+            upstream: base.to_owned(),
             conversation: None,
             question: body.question_id().unwrap_or_default().to_owned(),
             question_parent: body.parent_message_id.clone(),
@@ -150,14 +150,6 @@ impl Ask {
     /// back to a new one).
     pub fn continues(&self) -> bool {
         self.pin.is_some()
-    }
-
-    /// Names the upstream the handle will be for.
-    pub fn on(mut self, base: &str) -> Ask {
-        if let Some(before) = self.kept.as_mut() {
-            base.clone_into(&mut before.upstream);
-        }
-        self
     }
 }
 

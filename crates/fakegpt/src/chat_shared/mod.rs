@@ -195,14 +195,14 @@ impl FakeGpt {
         }
         let base = &self.inner.base;
         let options = request.options;
-        let mut ask = Ask::new(base, &request.messages, &options.conversation)?.on(base);
+        let mut ask = Ask::new(base, &request.messages, &options.conversation)?;
         if let Some(pin) = ask.pin.as_ref() {
             if self.inner.session.cooling_down(&pin.account) {
                 tracing::info!(
                     account = pin.account,
                     "the conversation's account is cooling down; starting a new kept conversation"
                 );
-                ask = Ask::flattened(&request.messages, true)?.on(base);
+                ask = Ask::flattened(base, &request.messages, true)?;
             }
         }
         let settings = &self.inner.settings;
@@ -223,7 +223,7 @@ impl FakeGpt {
                         error = %err.error,
                         "the conversation cannot be continued; starting a new kept one with the whole history"
                     );
-                    let ask = Ask::flattened(messages, true)?.on(base);
+                    let ask = Ask::flattened(base, messages, true)?;
                     self.attempts(&resolved, ask, more, deadline)
                         .await
                         .map_err(|e| e.error)
