@@ -38,6 +38,19 @@ pub enum Command {
     Bench(BenchArgs),
     /// Show or forget the upstream session kept between runs.
     Session(SessionArgs),
+    /// Print a completion script for a shell, e.g.
+    /// `fakegpt completions bash > ~/.local/share/bash-completion/completions/fakegpt`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `fakegpt man | man -l -`.
+    Man,
+}
+
+/// `fakegpt completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `fakegpt session`.
@@ -297,8 +310,11 @@ impl TimeoutArgs {
 /// `fakegpt chat`.
 #[derive(Debug, Args)]
 pub struct ChatArgs {
-    /// The question; read from stdin when absent and stdin is not a terminal.
-    pub prompt: Option<String>,
+    /// The question, one or more words (quotes are not needed); read from
+    /// stdin when absent and stdin is not a terminal, less one trailing
+    /// newline. With neither, on a terminal: chat interactively.
+    #[arg(value_name = "PROMPT")]
+    pub prompt: Vec<String>,
 
     #[command(flatten)]
     pub upstream: UpstreamChoice,
@@ -330,6 +346,27 @@ pub struct ChatArgs {
     /// 0: never).
     #[arg(long, env = "FAKEGPT_AUTO_CONTINUE", value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub auto_continue: u32,
+
+    /// Write answers as they come, without rendering their Markdown for
+    /// the terminal (output into a pipe or a file is never rendered).
+    #[arg(long, env = "FAKEGPT_RAW")]
+    pub raw: bool,
+
+    /// Write one JSON object a line for scripts: each piece of the answer
+    /// (`{"type":"delta",…}`), then `{"type":"done",…}` with the finish
+    /// reason, the usage and the conversation, or `{"type":"error",…}`.
+    #[arg(long, conflicts_with = "raw")]
+    pub json: bool,
+
+    /// Keep no history of the interactive mode's input (it is kept,
+    /// private to the user, in the state directory otherwise).
+    #[arg(long, env = "FAKEGPT_NO_HISTORY")]
+    pub no_history: bool,
+
+    /// The most lines the interactive mode's history keeps; the oldest go
+    /// first.
+    #[arg(long, env = "FAKEGPT_HISTORY_SIZE", value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub history_size: u32,
 
     #[command(flatten)]
     pub timeouts: TimeoutArgs,

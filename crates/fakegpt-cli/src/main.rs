@@ -3,16 +3,18 @@
 //! Thin wiring over the libraries: [`cli`] declares the arguments,
 //! [`config`] fills what they leave unset from the config file, [`provider`] builds the provider they describe, [`chat`] streams answers
 //! to the terminal, [`serve`] runs the OpenAI-compatible gateway,
-//! [`upstream`] runs the emulator, [`bench`] measures a load, and
-//! [`report`] turns failures into one line with a hint.
+//! [`upstream`] runs the emulator, [`bench`] measures a load, [`docs`]
+//! prints shell completions and the manual page, [`render`] renders
+//! Markdown for the terminal, and [`report`] turns failures into one line
+//! with a hint.
 
 mod bench;
 mod chat;
 mod cli;
 mod config;
+mod docs;
 mod kept;
 mod provider;
-#[expect(dead_code, reason = "wired into the chat next")]
 mod render;
 mod report;
 mod serve;
@@ -30,6 +32,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    match &args.command {
+        cli::Command::Completions(completions) => return docs::completions(completions.shell),
+        cli::Command::Man => return docs::man(),
+        _ => {}
+    }
     init_logging(matches!(args.command, cli::Command::Serve(_)));
     // One chat is one task: a single-threaded runtime spares the
     // cross-thread wake-ups that would otherwise cost more than decoding.
@@ -58,6 +65,7 @@ fn main() -> ExitCode {
             cli::Command::Upstream(upstream) => upstream::run(upstream).await,
             cli::Command::Bench(bench) => bench::run(bench).await,
             cli::Command::Session(session) => session::run(session).await,
+            cli::Command::Completions(_) | cli::Command::Man => Ok(()),
         }
     });
     // Streams left open (an emulator's stalled ones) must not hold up the exit.

@@ -15,12 +15,12 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 use fakegpt_upstream::{reply_in_turn, Config};
 
 mod common;
 
+use common::terminal::Terminal;
 use common::*;
 
 /// A fresh directory, removed when dropped.
@@ -313,148 +313,6 @@ fn auto_continue_stitches_an_answer_cut_at_its_limit() {
         printed(&whole.chars().take(45).collect::<String>())
     );
     assert_eq!(up.emulator.counters().continuations, pieces - 1);
-}
-
-/// A tmux server of this test alone (its own socket), with one pane
-/// running a command; killed when dropped.
-struct Terminal {
-    socket: String,
-    _dir: Scratch,
-}
-
-/// The longest wait for anything on the screen.
-const WAIT: Duration = Duration::from_secs(20);
-
-impl Terminal {
-    /// Runs `argv` in a 200-column pane with `env` set.
-    fn start(name: &str, env: &[(&str, &str)], argv: &[&str]) -> Terminal {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let dir = Scratch::new(&format!("tmux-{name}"));
-        let conf = dir.0.join("tmux.conf");
-        std::fs::write(
-            &conf,
-            "set -g remain-on-exit on\nset -g history-limit 10000\n",
-        )
-        .unwrap();
-        let socket = format!("fakegpt-test-{name}-{}-{nanos}", std::process::id());
-        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
-        let mut shell = String::from("env");
-        for (key, value) in env {
-            shell.push_str(&format!(" {key}={}", quote(value)));
-        }
-        for arg in argv {
-            shell.push(' ');
-            shell.push_str(&quote(arg));
-        }
-        shell.push_str(&format!("; echo \"{EXITED}$?]\""));
-        let terminal = Terminal { socket, _dir: dir };
-        let mut tmux = Command::new("tmux");
-        // The server starts with this environment: nothing of the test's.
-        for (key, _) in std::env::vars() {
-            if key.starts_with("FAKEGPT_") || key == "TMUX" {
-                tmux.env_remove(key);
-            }
-        }
-        let output = tmux
-            .arg("-L")
-            .arg(&terminal.socket)
-            .arg("-f")
-            .arg(&conf)
-            .args(["new-session", "-d", "-s", "chat", "-x", "200", "-y", "50"])
-            .arg(&shell)
-            .bounded();
-        assert!(
-            output.status.success(),
-            "tmux is needed (apt-get install tmux): {}",
-            text(&output.stderr)
-        );
-        terminal
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .bounded();
-        assert!(output.status.success(), "{}", text(&output.stderr));
-        text(&output.stdout)
-    }
-
-    /// The whole pane, scrollback included, wrapped lines joined.
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-J", "-S", "-", "-t", "chat"])
-    }
-
-    /// Types `line` and Enter.
-    fn type_line(&self, line: &str) {
-        self.tmux(&["send-keys", "-t", "chat", "-l", line]);
-        self.tmux(&["send-keys", "-t", "chat", "Enter"]);
-    }
-
-    /// Waits until `done` holds for the screen (at most [`WAIT`]) and
-    /// returns it.
-    fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited {WAIT:?} for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits for the prompt `> ` at the end of the screen, alone on its
-    /// line: what was typed before has been dealt with.
-    fn wait_for_prompt(&self) -> String {
-        self.wait_for("the prompt", |screen| {
-            screen
-                .lines()
-                .rev()
-                .map(str::trim_end)
-                .find(|l| !l.is_empty())
-                == Some(">")
-        })
-    }
-
-    /// Types `line`, waits for a line of the screen that starts with
-    /// `answer` (the `count`-th such line), then for the prompt.
-    fn ask(&self, line: &str, answer: &str, count: usize) -> String {
-        self.type_line(line);
-        self.wait_for(answer, |screen| {
-            screen.lines().filter(|l| l.starts_with(answer)).count() >= count
-        });
-        self.wait_for_prompt()
-    }
-
-    /// Waits for the program to end and returns its exit status (as the
-    /// pane's shell prints it: tmux may be slow to reap a pane).
-    fn wait_for_exit(&self) -> String {
-        let screen = self.wait_for("the end", |s| s.contains(EXITED));
-        let after = screen.split(EXITED).nth(1).unwrap_or_default();
-        after.split(']').next().unwrap_or_default().to_owned()
-    }
-}
-
-/// What the pane's shell prints when the program ends, before its status.
-const EXITED: &str = "[exited with ";
-
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-    }
 }
 
 #[test]

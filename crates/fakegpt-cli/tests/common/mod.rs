@@ -8,6 +8,8 @@ use std::process::{Command, Output, Stdio};
 
 use fakegpt_upstream::{Config, Emulator};
 
+pub mod terminal;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_fakegpt");
 
 /// Runs a command to its end, killing it after 60 s so that a hang fails
