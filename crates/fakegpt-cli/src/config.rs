@@ -173,7 +173,8 @@ fn flags(path: &Path, text: &str, name: &str, sub: &ArgMatches) -> Result<Vec<Os
         if matches!(
             source,
             Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-        ) {
+        ) || conflicts_with_given(this, arg, sub)
+        {
             continue;
         }
         let flag = format!("--{key}");
@@ -212,6 +213,31 @@ fn flags(path: &Path, text: &str, name: &str, sub: &ArgMatches) -> Result<Vec<Os
         check_private(path)?;
     }
     Ok(extra)
+}
+
+/// Whether `arg` conflicts with a flag given on the command line or by
+/// its environment variable (e.g. a system prompt in the file with
+/// `chat --continue`): the file's setting then gives way.
+fn conflicts_with_given(command: &clap::Command, arg: &clap::Arg, given: &ArgMatches) -> bool {
+    let is_given = |id: &clap::Id| {
+        matches!(
+            given.value_source(id.as_str()),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+    };
+    let mut command = command.clone();
+    command.build();
+    command
+        .get_arg_conflicts_with(arg)
+        .iter()
+        .any(|other| is_given(other.get_id()))
+        || command.get_arguments().any(|other| {
+            is_given(other.get_id())
+                && command
+                    .get_arg_conflicts_with(other)
+                    .iter()
+                    .any(|c| c.get_id() == arg.get_id())
+        })
 }
 
 /// A file with secrets in it must be readable by its owner alone.

@@ -192,6 +192,40 @@ fn one_shot_turns_continue_in_later_runs_and_the_secret_stays_in_its_file() {
 }
 
 #[test]
+fn a_system_prompt_in_the_config_file_gives_way_to_continue() {
+    let up = upstream(Config::default());
+    let cfg = up.emulator.state().config();
+    let url = up.emulator.url();
+    let state = Scratch::new("config-system");
+    let config = state.0.join("config.toml");
+    std::fs::write(&config, "[chat]\nsystem = \"Be brief.\"\n").unwrap();
+    let run = |extra: &[&str]| {
+        state
+            .fakegpt(Some("memory"))
+            .env("FAKEGPT_CONFIG", &config)
+            .args(["chat", "--base-url", &url])
+            .args(extra)
+            .bounded()
+    };
+    // The file's system prompt starts the conversation…
+    let first = run(&["--native-conversations", "first question"]);
+    let flattened = "System: Be brief.\nUser: first question\nAssistant:";
+    assert_eq!(
+        succeeded(&first),
+        printed(&reply_in_turn(&cfg, flattened, 1, 0))
+    );
+    // …and is no conflict for --continue, which has its own.
+    let second = run(&["--continue", "second question"]);
+    assert_eq!(
+        succeeded(&second),
+        printed(&reply_in_turn(&cfg, "second question", 2, 0))
+    );
+    // A --system typed with --continue still is.
+    let typed = run(&["--continue", "--system", "Be long.", "third"]);
+    assert_eq!(typed.status.code(), Some(2), "{}", text(&typed.stderr));
+}
+
+#[test]
 fn without_the_switch_nothing_is_kept_and_continue_says_so() {
     let up = upstream(Config::default());
     let url = up.emulator.url();
