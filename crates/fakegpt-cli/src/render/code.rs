@@ -73,20 +73,24 @@ impl Highlighter {
     pub(super) fn line(&mut self, text: &str, out: &mut String) {
         match self.lines.highlight_line(text, syntaxes()) {
             Ok(regions) => {
+                let mut last = None;
                 for (style, piece) in regions {
                     let piece = piece.trim_end_matches('\n');
                     if piece.is_empty() {
                         continue;
                     }
-                    let c = style.foreground;
-                    let _ = write!(out, "\x1b[0;38;2;{};{};{}", c.r, c.g, c.b);
-                    if style.font_style.contains(FontStyle::BOLD) {
-                        out.push_str(";1");
+                    let (c, font) = (style.foreground, style.font_style);
+                    if last != Some((c, font)) {
+                        let _ = write!(out, "\x1b[0;38;2;{};{};{}", c.r, c.g, c.b);
+                        if font.contains(FontStyle::BOLD) {
+                            out.push_str(";1");
+                        }
+                        if font.contains(FontStyle::ITALIC) {
+                            out.push_str(";3");
+                        }
+                        out.push('m');
+                        last = Some((c, font));
                     }
-                    if style.font_style.contains(FontStyle::ITALIC) {
-                        out.push_str(";3");
-                    }
-                    out.push('m');
                     out.push_str(piece);
                 }
             }
