@@ -14,6 +14,8 @@ pub struct Failure {
     pub hint: Option<String>,
     /// Whether it is a usage error (exit code 2), not a failure at run time.
     pub usage: bool,
+    /// Whether Ctrl-C stopped the program: nothing is said, exit code 130.
+    pub interrupted: bool,
 }
 
 impl Failure {
@@ -23,6 +25,7 @@ impl Failure {
             message: message.into(),
             hint: Some(hint.into()),
             usage: false,
+            interrupted: false,
         }
     }
 
@@ -70,12 +73,24 @@ impl Failure {
                 err.kind(),
                 ErrorKind::UnsupportedModel | ErrorKind::InvalidRequest | ErrorKind::Config
             ),
+            interrupted: false,
+        }
+    }
+
+    /// Ctrl-C stopped the program, as the shell expects of it (130).
+    pub fn interrupted() -> Self {
+        Failure {
+            interrupted: true,
+            ..Failure::new("interrupted", "")
         }
     }
 
     /// Prints the failure and returns its exit code: 2 for a usage error,
-    /// 1 otherwise.
+    /// 130 after Ctrl-C (printing nothing), 1 otherwise.
     pub fn report(&self) -> ExitCode {
+        if self.interrupted {
+            return ExitCode::from(130);
+        }
         fail(&self.message, self.hint.as_deref());
         if self.usage {
             ExitCode::from(2)

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fakegpt_upstream::{Config, Fault};
+use unicode_width::UnicodeWidthStr as _;
 
 mod common;
 
@@ -278,9 +279,10 @@ fn ctrl_c_cancels_the_answer_keeps_what_came_and_the_session_goes_on() {
     up.emulator
         .inject(Fault::StallMidStream { after_events: 3 }, 1);
     let reply = up.emulator.reply_for("tell me everything");
-    let partial: String = reply.chars().take(12).collect();
     terminal.type_line("tell me everything");
-    terminal.wait_for("the first text", |s| s.contains(&partial));
+    // Three events: "You said: «t" — the renderer holds the word it has
+    // not seen the end of.
+    terminal.wait_for("the first text", |s| s.contains("You said:"));
     terminal.keys(&["C-c"]);
     terminal.wait_for("the cancellation", |s| s.contains("(answer cancelled"));
     terminal.wait_for_prompt();
@@ -298,8 +300,12 @@ fn ctrl_c_cancels_the_answer_keeps_what_came_and_the_session_goes_on() {
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let messages = saved["messages"].as_array().unwrap();
     assert_eq!(messages[1]["cancelled"], true, "{saved}");
+    // Everything that came, the held word too (it was written at the end).
     let kept = messages[1]["content"].as_str().unwrap();
-    assert!(kept.len() >= 12 && reply.starts_with(kept), "{kept:?}");
+    assert_eq!(kept, reply.chars().take(12).collect::<String>());
+    let screen = terminal.screen();
+    let cut = screen.lines().find(|l| l.starts_with("You said:")).unwrap();
+    assert!(cut.contains("«t"), "{screen}");
     assert!(messages[3].get("cancelled").is_none());
     // The next question was asked with the cut answer as history.
     let prompt =
@@ -505,5 +511,127 @@ fn json_on_a_terminal_needs_a_prompt() {
     assert!(
         screen.contains("fakegpt: --json writes one answer"),
         "{screen}"
+    );
+}
+
+/// Runs a one-shot chat in a pane `columns` wide and returns the screen
+/// with its styles, once the program has ended.
+fn one_shot(name: &str, url: &str, env: &[(&str, &str)], extra: &[&str], columns: u16) -> String {
+    let mut vars = vec![("FAKEGPT_CONFIG", "/dev/null"), ("FAKEGPT_STORE", "memory")];
+    vars.extend_from_slice(env);
+    let mut argv = vec![BIN, "chat", "--base-url", url];
+    argv.extend_from_slice(extra);
+    argv.extend_from_slice(&["show", "me", "markdown"]);
+    let terminal = Terminal::start_sized(name, &vars, &argv, columns);
+    assert_eq!(terminal.wait_for_exit(), "0");
+    terminal.styled_screen()
+}
+
+/// The screen without escape sequences.
+fn plain(styled: &str) -> String {
+    let mut out = String::new();
+    let mut chars = styled.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn markdown_is_rendered_on_a_terminal_as_it_streams_unless_raw() {
+    let up = upstream(Config {
+        replies: fakegpt_upstream::Replies::Markdown,
+        ..Config::default()
+    });
+    let url = up.emulator.url();
+    let reply = up.emulator.reply_for("show me markdown");
+    assert!(
+        reply.contains("**strong**") && reply.contains("- first item"),
+        "{reply}"
+    );
+
+    let styled = one_shot("markdown", &url, &[], &[], 200);
+    let screen = plain(&styled);
+    // Markers gone, replaced by styles; bullets, quote bars, a rule.
+    assert!(!screen.contains("**"), "{screen}");
+    assert!(
+        screen.contains("• first item") && screen.contains("  • nested item"),
+        "{screen}"
+    );
+    assert!(screen.contains("│ A quoted line,"), "{screen}");
+    assert!(screen.contains("─────"), "{screen}");
+    assert!(
+        screen.lines().any(|l| l == "Markdown, rendered"),
+        "{screen}"
+    );
+    assert!(styled.contains("\x1b[1m"), "bold: {styled:?}");
+    // The code block, highlighted (24-bit colours), each line intact.
+    assert!(styled.contains("\x1b[38;2;"), "{styled:?}");
+    assert!(
+        screen.contains("    print(f\"{greeting}, {42}\")"),
+        "{screen}"
+    );
+
+    // Wrapped at word boundaries to a narrow terminal: tmux joins the
+    // lines it wrapped itself (-J), not those the renderer ended.
+    let narrow = plain(&one_shot("markdown-narrow", &url, &[], &[], 40));
+    let answer: Vec<&str> = narrow
+        .lines()
+        .take_while(|l| !l.starts_with("[exited"))
+        .collect();
+    assert!(answer.iter().all(|l| l.width() <= 40), "{narrow}");
+    let words: Vec<&str> = narrow.split_whitespace().collect();
+    assert!(
+        words.contains(&"emphasis,") && words.contains(&"strong"),
+        "{narrow}"
+    );
+
+    // Rendered as it streams: the stream stalls after 20 events, and
+    // what came is on the screen, rendered, while the answer is awaited.
+    up.emulator
+        .inject(Fault::StallMidStream { after_events: 20 }, 1);
+    let terminal = Terminal::start(
+        "markdown-stream",
+        &[("FAKEGPT_CONFIG", "/dev/null"), ("FAKEGPT_STORE", "memory")],
+        &[BIN, "chat", "--base-url", &url, "show", "me", "markdown"],
+    );
+    let screen = terminal.wait_for("the heading", |s| {
+        s.lines().any(|l| l == "Markdown, rendered")
+    });
+    assert!(
+        !screen.contains("# Markdown") && !screen.contains("[exited"),
+        "{screen}"
+    );
+    terminal.keys(&["C-c"]);
+    // Stopped as interrupted, the line ended and no style left on.
+    assert_eq!(terminal.wait_for_exit(), "130");
+    let styled = terminal.styled_screen();
+    let before = styled.split("[exited with").next().unwrap();
+    // (tmux writes a cell's style as it changes: the shell's line after
+    // the answer starts plain.)
+    assert!(before.ends_with("\x1b[0m\x1b[39m\x1b[49m"), "{before:?}");
+    assert!(plain(before).contains("Some emphasis"), "{before:?}");
+
+    // --raw: the text as it came.
+    let raw = plain(&one_shot("markdown-raw", &url, &[], &["--raw"], 200));
+    assert!(
+        raw.contains("**strong**") && raw.contains("- first item"),
+        "{raw}"
+    );
+
+    // NO_COLOR: the layout without a single style.
+    let styled = one_shot("markdown-nocolor", &url, &[("NO_COLOR", "1")], &[], 200);
+    assert!(!styled.contains('\x1b'), "{styled:?}");
+    assert!(
+        styled.contains("• first item") && styled.contains("**strong**"),
+        "{styled}"
     );
 }

@@ -83,7 +83,11 @@ pub async fn run(args: ChatArgs) -> Result<(), Failure> {
         ));
     }
     let mut out = Out::for_stdout(args.raw, args.json);
-    match dialogue.ask(&session, prompt, &mut out, false).await {
+    // On a terminal, Ctrl-C ends the answer cleanly (no style left on,
+    // the line ended) before the program stops as interrupted.
+    let on_terminal = matches!(out, Out::Terminal(_));
+    match dialogue.ask(&session, prompt, &mut out, on_terminal).await {
+        Ok(said) if said.cancelled => Err(Failure::interrupted()),
         Ok(said) => {
             if args.json {
                 out.json(&done(&session, &dialogue, &said));

@@ -86,6 +86,7 @@ impl Inline {
     }
 
     /// Bytes held back.
+    #[cfg(test)]
     pub(super) fn held(&self) -> usize {
         usize::from(self.escape) + self.run.map_or(0, |(_, n)| if n > MAX_RUN { 0 } else { n })
     }

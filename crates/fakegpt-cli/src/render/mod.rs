@@ -8,10 +8,6 @@
 //! run, the word being received, a code line until its newline — and
 //! each of these is bounded.
 
-// Until the chat uses the renderer, `main.rs` expects it to be dead code;
-// in the test build the tests use all of it, so the expectation is unmet.
-#![cfg_attr(test, allow(unfulfilled_lint_expectations))]
-
 mod block;
 mod code;
 mod inline;

@@ -135,6 +135,7 @@ impl Wrap {
     }
 
     /// Bytes held back.
+    #[cfg(test)]
     pub(super) fn held(&self) -> usize {
         self.word_bytes
     }

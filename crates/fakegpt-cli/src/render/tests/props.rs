@@ -3,8 +3,6 @@
 //! no colour leaks past a line, held-back text stays bounded, and
 //! rendering is fast.
 
-use std::time::{Duration, Instant};
-
 use unicode_width::UnicodeWidthStr;
 
 use super::{render, render_cut, strip, Markdown};
@@ -182,24 +180,4 @@ fn held_back_is_bounded() {
         }
         md.finish();
     }
-}
-
-/// A 32 KB answer in 4-byte pieces renders quickly (once syntect has
-/// compiled its rules for the languages, on their first use).
-#[test]
-fn rendering_is_fast() {
-    let text: String = SAMPLES.iter().cycle().take(40).copied().collect();
-    let mut end = 32 * 1024;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let text = &text[..end];
-    let _warm = render(text, 80, true);
-    let started = Instant::now();
-    let cuts: Vec<usize> = (4..text.len()).step_by(4).collect();
-    let out = render_cut(text, 80, true, &cuts);
-    let took = started.elapsed();
-    assert!(out.len() > text.len());
-    let limit = if cfg!(debug_assertions) { 2000 } else { 50 };
-    assert!(took < Duration::from_millis(limit), "{took:?}");
 }
