@@ -6,7 +6,6 @@
     reason = "tests: a failure must fail the test"
 )]
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use fakegpt_upstream::{Config, Emulator, Fault};
@@ -30,21 +29,10 @@ fn local_mode_streams_the_answer_to_stdout_only() {
 #[test]
 fn the_prompt_can_come_from_stdin_and_the_url_from_the_environment() {
     let up = upstream(Config::default());
-    let mut child = fakegpt()
+    let output = fakegpt()
         .args(["chat", "--system", "Be brief."])
         .env("FAKEGPT_BASE_URL", up.emulator.url())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all("Привет из stdin".as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+        .bounded_with_input("Привет из stdin".as_bytes());
     assert!(output.status.success(), "{}", text(&output.stderr));
     let expected = up
         .emulator

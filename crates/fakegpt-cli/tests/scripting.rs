@@ -10,8 +10,7 @@
     reason = "tests: a failure must fail the test"
 )]
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use fakegpt_upstream::{Config, Fault, Replies};
 
@@ -69,22 +68,9 @@ fn the_prompt_on_stdin_loses_one_trailing_newline() {
         ("two\n\n", "two\n"),
         ("crlf\r\n", "crlf"),
     ] {
-        let mut child = fakegpt()
+        let output = fakegpt()
             .args(["chat", "--base-url", &url])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let done = watchdog(child.id(), 60);
-        let output = child.wait_with_output().unwrap();
-        done.store(true, std::sync::atomic::Ordering::SeqCst);
+            .bounded_with_input(input.as_bytes());
         assert!(output.status.success(), "{}", text(&output.stderr));
         assert_eq!(
             text(&output.stdout),

@@ -32,6 +32,35 @@ impl Bounded for Command {
     }
 }
 
+/// Runs a command with `input` on its stdin, to its end, bounded as
+/// [`Bounded::bounded`] is.
+pub trait WithInput {
+    fn bounded_with_input(&mut self, input: &[u8]) -> Output;
+}
+
+impl WithInput for Command {
+    fn bounded_with_input(&mut self, input: &[u8]) -> Output {
+        let mut child = self
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let done = watchdog(child.id(), 60);
+        let mut stdin = child.stdin.take().unwrap();
+        // Written by a thread of its own, so a program that does not read
+        // cannot block the test.
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut stdin, &input);
+        });
+        let output = child.wait_with_output().unwrap();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = writer.join();
+        output
+    }
+}
+
 /// Kills process `pid` after `seconds` unless the returned flag is set
 /// first, so that a hang fails a test instead of stalling the suite.
 pub fn watchdog(pid: u32, seconds: u64) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
