@@ -27,6 +27,7 @@ pub struct Cli {
 pub enum Command {
     /// Ask a question (PROMPT, or stdin) and stream the answer to stdout;
     /// with no prompt on a terminal, chat interactively.
+    #[command(after_long_help = crate::chat::interactive_help())]
     Chat(ChatArgs),
     /// Serve an OpenAI-compatible API (/v1/chat/completions, /v1/models)
     /// over the provider.

@@ -109,6 +109,12 @@ pub async fn run(args: ChatArgs) -> Result<(), Failure> {
     }
 }
 
+/// What `fakegpt chat --help` says of the interactive mode: its commands
+/// and keys, from the table that drives it.
+pub fn interactive_help() -> String {
+    format!("The interactive mode's {}", commands::help())
+}
+
 /// Where the last kept conversation is written: only with native
 /// conversations on a real upstream.
 fn kept_file(
