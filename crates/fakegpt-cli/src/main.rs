@@ -40,8 +40,17 @@ fn main() -> ExitCode {
     init_logging(matches!(args.command, cli::Command::Serve(_)));
     // One chat is one task: a single-threaded runtime spares the
     // cross-thread wake-ups that would otherwise cost more than decoding.
+    // Its two tasks (the connection's and the chat's) hand each other the
+    // answer a piece at a time, and the runtime looks for other I/O every
+    // `event_interval` task polls even while they keep it busy: every 61
+    // by default, some 300 needless `epoll_wait` calls on a fast answer of
+    // 9,000 pieces. When both wait, it looks at once, as it always does.
     let mut builder = match args.command {
-        cli::Command::Chat(_) => tokio::runtime::Builder::new_current_thread(),
+        cli::Command::Chat(_) => {
+            let mut builder = tokio::runtime::Builder::new_current_thread();
+            builder.event_interval(1024);
+            builder
+        }
         _ => tokio::runtime::Builder::new_multi_thread(),
     };
     let runtime = match builder.enable_all().build() {

@@ -2,9 +2,13 @@
 
 use std::time::Duration;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
-use tokio::time::Instant;
+use futures_util::Stream;
+use tokio::time::{Instant, Sleep};
 
 use super::http::{check_status, content_type, error_chain, read_capped, transport_error};
 use super::session::AccessToken;
@@ -49,54 +53,90 @@ pub async fn start(
 
 /// The answer's body as a stream of chunks, failing with a timeout when no
 /// bytes come for `idle` or the `deadline` passes.
-///
-/// The idle timer is armed once and moved on only when it fires early
-/// (bytes came meanwhile): a chunk costs a clock read, not a timer.
 pub fn body_chunks(
     response: reqwest::Response,
     idle: Option<Duration>,
     deadline: Option<(Instant, Duration)>,
-) -> impl Stream<Item = Result<Bytes, Error>> + Send {
-    let step = Step::Conversation;
-    let mut body = response.bytes_stream();
-    async_stream::stream! {
-        let far = || Instant::now() + Duration::from_secs(86_400 * 365);
-        let mut last = Instant::now();
-        let idle_timer = tokio::time::sleep_until(idle.map_or_else(far, |d| last + d));
-        let total_timer = tokio::time::sleep_until(deadline.map_or_else(far, |(at, _)| at));
-        tokio::pin!(idle_timer, total_timer);
-        loop {
-            tokio::select! {
-                biased;
-                next = body.next() => match next {
-                    Some(Ok(chunk)) => {
-                        if idle.is_some() {
-                            last = Instant::now();
-                        }
-                        yield Ok(chunk);
-                    }
-                    Some(Err(e)) => {
-                        let message = format!("the answer broke off: {}", error_chain(&e));
-                        yield Err(step.error(ErrorKind::Connect, message).with_source(e));
-                        break;
-                    }
-                    None => break,
-                },
-                () = &mut total_timer, if deadline.is_some() => {
-                    if let Some((_, after)) = deadline {
-                        yield Err(step.timeout(TimeoutKind::Total, after));
-                    }
-                    break;
-                }
-                () = &mut idle_timer, if idle.is_some() => {
-                    let Some(after) = idle else { break };
-                    if last + after <= Instant::now() {
-                        yield Err(step.timeout(TimeoutKind::Idle, after));
-                        break;
-                    }
-                    idle_timer.as_mut().reset(last + after);
-                }
+) -> BodyChunks {
+    let last = Instant::now();
+    BodyChunks {
+        body: Box::pin(response.bytes_stream()),
+        idle: idle.map(|after| (Box::pin(tokio::time::sleep_until(last + after)), after)),
+        total: deadline.map(|(at, after)| (Box::pin(tokio::time::sleep_until(at)), after)),
+        last,
+        ended: false,
+    }
+}
+
+/// The stream [`body_chunks`] returns.
+///
+/// Written by hand: a fast answer is thousands of small chunks, and each
+/// costs one poll of the body here, then of a timer only when none is
+/// ready. The idle timer is armed once and moved on only when it fires
+/// early (bytes came meanwhile): a chunk costs a clock read, not a timer.
+pub struct BodyChunks {
+    body: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    idle: Option<(Pin<Box<Sleep>>, Duration)>,
+    total: Option<(Pin<Box<Sleep>>, Duration)>,
+    /// When the last bytes came (kept only with an idle timeout).
+    last: Instant,
+    ended: bool,
+}
+
+impl BodyChunks {
+    /// A timeout, if one has passed: it ends the stream.
+    fn timed_out(&mut self, cx: &mut Context<'_>) -> Option<Error> {
+        let step = Step::Conversation;
+        if let Some((timer, after)) = &mut self.total {
+            if timer.as_mut().poll(cx).is_ready() {
+                return Some(step.timeout(TimeoutKind::Total, *after));
             }
+        }
+        let (timer, after) = self.idle.as_mut()?;
+        while timer.as_mut().poll(cx).is_ready() {
+            if self.last + *after <= Instant::now() {
+                return Some(step.timeout(TimeoutKind::Idle, *after));
+            }
+            timer.as_mut().reset(self.last + *after);
+        }
+        None
+    }
+}
+
+impl Stream for BodyChunks {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        match this.body.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if this.idle.is_some() {
+                    this.last = Instant::now();
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.ended = true;
+                let message = format!("the answer broke off: {}", error_chain(&e));
+                let step = Step::Conversation;
+                Poll::Ready(Some(Err(step
+                    .error(ErrorKind::Connect, message)
+                    .with_source(e))))
+            }
+            Poll::Ready(None) => {
+                this.ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => match this.timed_out(cx) {
+                Some(err) => {
+                    this.ended = true;
+                    Poll::Ready(Some(Err(err)))
+                }
+                None => Poll::Pending,
+            },
         }
     }
 }

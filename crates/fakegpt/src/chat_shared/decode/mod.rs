@@ -16,10 +16,11 @@ mod delta;
 mod events;
 mod failure;
 mod fast;
+mod stream;
 mod v1;
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 
 pub use delta::DeltaTracker;
 pub use events::{parse_payload, Ids, Line};
@@ -332,48 +333,20 @@ where
 /// stream has ended well, before its finish reason is yielded.
 pub fn decode_reporting<S, R>(
     body: S,
-    mut decoder: Decoder,
+    decoder: Decoder,
     report: R,
 ) -> impl Stream<Item = Result<Chunk, Error>> + Send
 where
     S: Stream<Item = Result<Bytes, Error>> + Send,
     R: FnOnce(Ids) + Send,
 {
-    async_stream::try_stream! {
-        futures_util::pin_mut!(body);
-        while let Some(chunk) = body.next().await {
-            let text = decoder.feed(&chunk?);
-            let reasoning = decoder.take_reasoning();
-            if !reasoning.is_empty() {
-                yield Chunk::Reasoning(reasoning);
-            }
-            let text = text?;
-            if !text.is_empty() {
-                yield Chunk::Text(text);
-            }
-            if decoder.is_done() {
-                break;
-            }
-        }
-        let text = decoder.finish();
-        let reasoning = decoder.take_reasoning();
-        if !reasoning.is_empty() {
-            yield Chunk::Reasoning(reasoning);
-        }
-        let text = text?;
-        if !text.is_empty() {
-            yield Chunk::Text(text);
-        }
-        report(decoder.ids());
-        if let Some(reason) = decoder.finish_reason() {
-            yield Chunk::Finish(reason);
-        }
-    }
+    stream::Decoding::new(body, decoder, report)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::StreamExt;
 
     fn event(text: &str) -> String {
         let payload = serde_json::json!({

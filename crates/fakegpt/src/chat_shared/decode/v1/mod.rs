@@ -19,6 +19,8 @@
 mod doc;
 mod message;
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -61,9 +63,14 @@ struct Document {
     value: Value,
     kind: Kind,
     answer: DeltaTracker,
-    /// Whether the answer tracker's reference is the document's text, so
-    /// that an append to it adds exactly the appended string.
+    /// Whether the answer tracker's reference is the document's text (a
+    /// string at [`ANSWER_PATH`]), so that an append to it adds exactly
+    /// the appended string.
     answer_synced: bool,
+    /// Answer text appended and not yet written into `value`: the common
+    /// frame costs a string push, not a walk down the document. Written
+    /// before anything reads or changes `value`.
+    unflushed: String,
     reasoning: DeltaTracker,
     /// Where appending a string extends the reasoning by exactly it.
     reasoning_tail: Option<String>,
@@ -72,6 +79,17 @@ struct Document {
 }
 
 impl Document {
+    /// Writes the answer text appended since into the document.
+    fn flush(&mut self) {
+        if self.unflushed.is_empty() {
+            return;
+        }
+        if let Some(Value::String(text)) = doc::get_mut(&mut self.value, ANSWER_PATH) {
+            text.push_str(&self.unflushed);
+        }
+        self.unflushed.clear();
+    }
+
     fn new(c: u64) -> Self {
         Document {
             c,
@@ -79,6 +97,7 @@ impl Document {
             kind: Kind::Other,
             answer: DeltaTracker::new(),
             answer_synced: false,
+            unflushed: String::new(),
             reasoning: DeltaTracker::new(),
             reasoning_tail: None,
             size: 0,
@@ -86,17 +105,93 @@ impl Document {
     }
 }
 
-/// A `delta` frame.
+/// A `delta` frame, borrowed from the event where it can be.
 #[derive(Deserialize)]
-struct Frame {
-    #[serde(default)]
-    p: Option<String>,
-    #[serde(default)]
-    o: Option<String>,
-    #[serde(default)]
-    v: Option<Value>,
+struct Frame<'a> {
+    #[serde(default, borrow)]
+    p: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    o: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    v: Option<FrameValue<'a>>,
     #[serde(default)]
     c: Option<u64>,
+}
+
+/// A frame's `v`: a string (what most frames append), read without
+/// building a JSON value, or any other value.
+enum FrameValue<'a> {
+    Text(Cow<'a, str>),
+    Other(Value),
+}
+
+impl FrameValue<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            FrameValue::Text(text) => Value::String(text.into_owned()),
+            FrameValue::Other(value) => value,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for FrameValue<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(FrameValueVisitor)
+    }
+}
+
+struct FrameValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FrameValueVisitor {
+    type Value = FrameValue<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(FrameValue::Text(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(FrameValue::Text(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
+        Ok(FrameValue::Text(Cow::Owned(text)))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(FrameValue::Other(Value::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(FrameValue::Other(Value::from(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(FrameValue::Other(Value::from(v)))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(FrameValue::Other(Value::from(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(FrameValue::Other(Value::Null))
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(FrameValue::Other(Value::Null))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(FrameValue::Other)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Value::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(FrameValue::Other)
+    }
 }
 
 /// The state of one delta-encoded turn.
@@ -291,12 +386,13 @@ impl Turn {
             None => self.sticky_op,
         };
         if let Some(path) = frame.p {
-            self.sticky_path = path;
+            self.sticky_path.clear();
+            self.sticky_path.push_str(&path);
         }
         self.sticky_op = op;
         let Some(v) = frame
             .v
-            .or_else(|| (op == Op::Remove).then_some(Value::Null))
+            .or_else(|| (op == Op::Remove).then_some(FrameValue::Other(Value::Null)))
         else {
             return Ok(());
         };
@@ -312,7 +408,14 @@ impl Turn {
         };
         self.current = Some(index);
         let path = std::mem::take(&mut self.sticky_path);
-        let result = self.apply(index, &path, op, v, data.len(), sink, 0);
+        let result = match v {
+            FrameValue::Text(more)
+                if op == Op::Append && self.fast_append(index, &path, &more, sink) =>
+            {
+                self.account(index, more.len(), false)
+            }
+            v => self.apply(index, &path, op, v.into_value(), data.len(), sink, 0),
+        };
         self.sticky_path = path;
         result
     }
@@ -383,6 +486,7 @@ impl Turn {
             }
         }
         let doc = &mut self.docs[index];
+        doc.flush();
         doc::apply(&mut doc.value, path, op, v);
         let replaced = path.is_empty() && matches!(op, Op::Add | Op::Replace);
         self.account(index, weight, replaced)?;
@@ -412,10 +516,14 @@ impl Turn {
         if !(answer || reasoning) {
             return false;
         }
-        let Some(Value::String(text)) = doc::get_mut(&mut doc.value, path) else {
-            return false;
-        };
-        text.push_str(more);
+        if answer {
+            doc.unflushed.push_str(more);
+        } else {
+            let Some(Value::String(text)) = doc::get_mut(&mut doc.value, path) else {
+                return false;
+            };
+            text.push_str(more);
+        }
         if answer {
             if !more.is_empty() {
                 if self.last_answer != Some(index) && self.answer_len > 0 {
@@ -456,15 +564,17 @@ impl Turn {
     /// now has beyond what was handed out.
     fn refresh(&mut self, index: usize, sink: &mut Sink<'_>) {
         let doc = &mut self.docs[index];
+        doc.flush();
         doc.kind = message::classify(&doc.value);
         doc.reasoning_tail = None;
         doc.answer_synced = false;
         let mut new = String::new();
         match doc.kind {
             Kind::Answer => {
-                let text = message::answer_text(&doc.value).unwrap_or_default();
+                let present = message::answer_text(&doc.value);
+                let text = present.unwrap_or_default();
                 doc.answer.push(text, &mut new);
-                doc.answer_synced = doc.answer.reference() == text;
+                doc.answer_synced = present.is_some() && doc.answer.reference() == text;
                 self.hand_out_answer(index, &new, sink);
             }
             Kind::Reasoning => {

@@ -241,6 +241,37 @@ fn two_answer_messages_are_a_blank_line_apart_and_revisions_take_nothing_back() 
 }
 
 #[test]
+fn text_appended_quickly_is_in_the_document_before_any_other_change() {
+    // Appends after the first are kept apart from the document until
+    // another operation reads or changes it: each operation here must
+    // see all the text appended before it.
+    let mut body = String::from("event: delta_encoding\ndata: \"v1\"\n\n");
+    body += &add(0, assistant(json!({})));
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "append", "v": "Hello"}));
+    body += &delta(json!({"v": " wor"}));
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "append", "v": "l"}));
+    // A revision that keeps the text and adds to it.
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "replace", "v": "Hello world"}));
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "append", "v": "!"}));
+    body += &delta(json!({"v": " Bye"}));
+    // Truncated to what it held (in characters), then more.
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "truncate", "v": 16}));
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "append", "v": "."}));
+    // The whole content replaced by what it was plus more.
+    body += &delta(json!({"p": "/message/content", "o": "replace",
+                          "v": {"content_type": "text", "parts": ["Hello world! Bye. Done"]}}));
+    body += "data: [DONE]\n\n";
+    for step in [1, 7, body.len()] {
+        let (text, _, _) = run(body.as_bytes(), step);
+        assert_eq!(
+            text.unwrap(),
+            "Hello world! Bye. Done",
+            "reads of {step} bytes"
+        );
+    }
+}
+
+#[test]
 fn hostile_frames_are_bounded() {
     let mut body = String::from("event: delta_encoding\ndata: \"v1\"\n\n");
     body += &add(0, assistant(json!({})));
