@@ -5,5 +5,6 @@ cargo build --release --quiet -p fakegpt-cli
 bin=target/release/fakegpt
 tmp=$(mktemp -d)
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$tmp"' EXIT
+# A process already gone must not fail the script (errexit holds in the trap).
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 wait_line() { for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.1; done; head -n 1 "$1"; }
