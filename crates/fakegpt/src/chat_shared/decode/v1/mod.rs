@@ -12,11 +12,13 @@
 //! answer and reasoning document has a [`DeltaTracker`] of what was handed
 //! out, so a revision never takes text back.
 //!
-//! The common frame — a string appended to the answer's `parts/0` — takes
-//! a path that costs only the appended text; everything else re-reads the
-//! document it changed.
+//! The common frame — a string appended to the answer's `parts/0` — is
+//! read without the JSON parser ([`flat`]) and takes a path that costs
+//! only the appended text, kept apart from the document until something
+//! reads or changes it; everything else re-reads the document it changed.
 
 mod doc;
+mod flat;
 mod message;
 
 use std::borrow::Cow;
@@ -356,27 +358,19 @@ impl Turn {
     }
 
     fn frame(&mut self, data: &[u8], sink: &mut Sink<'_>) -> Result<(), Error> {
-        // Most frames are `{"v": "more text"}`: read without the JSON
-        // parser, to the same effect.
-        if let Some(more) = shorthand_string(data) {
-            let index = match self.current {
-                Some(index) => index,
-                None => self.new_document(0)?,
-            };
-            self.current = Some(index);
-            let path = std::mem::take(&mut self.sticky_path);
-            let op = self.sticky_op;
-            let result = if op == Op::Append && self.fast_append(index, &path, more, sink) {
-                self.account(index, more.len(), false)
-            } else {
-                let v = Value::String(more.to_owned());
-                self.apply(index, &path, op, v, data.len(), sink, 0)
-            };
-            self.sticky_path = path;
-            return result;
-        }
-        let Ok(frame) = serde_json::from_slice::<Frame>(data) else {
-            return Ok(());
+        // Most frames are plain (`{"v": "more text"}`, an explicit append):
+        // read without the JSON parser, to the same effect.
+        let frame = match flat::read(data) {
+            Some(flat) => Frame {
+                p: flat.p.map(Cow::Borrowed),
+                o: flat.o.map(Cow::Borrowed),
+                v: flat.v.map(|text| FrameValue::Text(Cow::Borrowed(text))),
+                c: flat.c,
+            },
+            None => match serde_json::from_slice::<Frame>(data) {
+                Ok(frame) => frame,
+                Err(_) => return Ok(()),
+            },
         };
         let op = match frame.o.as_deref() {
             Some(name) => match Op::parse(name) {
@@ -604,34 +598,6 @@ impl Turn {
         sink.text.push_str(new);
         self.answer_len += new.len();
     }
-}
-
-/// The text of a `{"v": "…"}` frame (spaces allowed), if the data is
-/// exactly that; anything else is left to the JSON parser.
-fn shorthand_string(data: &[u8]) -> Option<&str> {
-    let rest = skip_ws(data.strip_prefix(b"{")?);
-    let rest = skip_ws(rest.strip_prefix(b"\"v\"")?);
-    let rest = skip_ws(rest.strip_prefix(b":")?);
-    let raw = rest.strip_prefix(b"\"")?;
-    let end = memchr::memchr2(b'"', b'\\', raw)?;
-    // Escapes are rare in a few characters of text; leave them to serde.
-    if raw[end] != b'"' {
-        return None;
-    }
-    let after = skip_ws(&raw[end + 1..]);
-    if after != b"}" {
-        return None;
-    }
-    let text = std::str::from_utf8(&raw[..end]).ok()?;
-    (!text.bytes().any(|b| b < 0x20)).then_some(text)
-}
-
-fn skip_ws(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-        .unwrap_or(bytes.len());
-    &bytes[start..]
 }
 
 #[cfg(test)]

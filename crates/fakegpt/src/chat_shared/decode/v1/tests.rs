@@ -304,31 +304,3 @@ fn hostile_frames_are_bounded() {
     let err = decoder.feed(big.as_bytes()).unwrap_err();
     assert!(err.message().contains("larger than the limit"), "{err}");
 }
-
-#[test]
-fn the_shorthand_reader_takes_only_plain_shorthand_strings() {
-    use super::shorthand_string;
-    assert_eq!(shorthand_string(br#"{"v":"abc"}"#), Some("abc"));
-    assert_eq!(
-        shorthand_string(r#"{ "v" : "é 👋" }"#.as_bytes()),
-        Some("é 👋")
-    );
-    assert_eq!(shorthand_string(br#"{"v":""}"#), Some(""));
-    for declined in [
-        &br#"{"v":"a\"b"}"#[..],
-        br#"{"v":"a\nb"}"#,
-        br#"{"v":"abc","c":1}"#,
-        br#"{"p":"/x","v":"abc"}"#,
-        br#"{"v":["abc"]}"#,
-        br#"{"v":"abc"}x"#,
-        b"{\"v\":\"tab\there\"}",
-        b"{\"v\":\"\xff\"}",
-    ] {
-        assert_eq!(
-            shorthand_string(declined),
-            None,
-            "{}",
-            String::from_utf8_lossy(declined)
-        );
-    }
-}
