@@ -9,6 +9,8 @@
 //! string) is skipped, never fatal and never an allocation the peer sized:
 //! a list only ever grows by one element per operation.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 /// A patch operation (`o`).
@@ -60,12 +62,14 @@ pub fn apply(doc: &mut Value, path: &str, op: Op, v: Value) -> bool {
     let Some(rest) = path.strip_prefix('/') else {
         return false;
     };
-    let mut tokens: Vec<String> = rest.split('/').map(unescape_token).collect();
-    let Some(last) = tokens.pop() else {
-        return false;
+    let (parents, last) = match rest.rsplit_once('/') {
+        Some((parents, last)) => (Some(parents), last),
+        None => (None, rest),
     };
+    let tokens = parents.into_iter().flat_map(|p| p.split('/')).map(token);
+    let last = token(last).into_owned();
     let create = matches!(op, Op::Add | Op::Append | Op::Replace);
-    let Some(parent) = walk(doc, &tokens, create) else {
+    let Some(parent) = walk(doc, tokens, create) else {
         return false;
     };
     if create && parent.is_null() {
@@ -85,12 +89,7 @@ pub fn get_mut<'a>(doc: &'a mut Value, path: &str) -> Option<&'a mut Value> {
         return Some(doc);
     }
     let mut at = doc;
-    for token in path.strip_prefix('/')?.split('/') {
-        let token: std::borrow::Cow<'_, str> = if token.contains('~') {
-            unescape_token(token).into()
-        } else {
-            token.into()
-        };
+    for token in path.strip_prefix('/')?.split('/').map(token) {
         at = match at {
             Value::Object(map) => map.get_mut(token.as_ref())?,
             Value::Array(list) => list.get_mut(token.parse::<usize>().ok()?)?,
@@ -100,32 +99,39 @@ pub fn get_mut<'a>(doc: &'a mut Value, path: &str) -> Option<&'a mut Value> {
     Some(at)
 }
 
-/// `~1` is `/` and `~0` is `~` in a pointer's tokens.
-fn unescape_token(token: &str) -> String {
+/// A pointer's token: `~1` is `/` and `~0` is `~`; borrowed when it has
+/// neither.
+fn token(token: &str) -> Cow<'_, str> {
     if token.contains('~') {
-        token.replace("~1", "/").replace("~0", "~")
+        token.replace("~1", "/").replace("~0", "~").into()
     } else {
-        token.to_owned()
+        token.into()
     }
 }
 
 /// The value at `tokens`, creating missing object members (as objects, or
 /// a list element one past the end) when `create`.
-fn walk<'a>(mut at: &'a mut Value, tokens: &[String], create: bool) -> Option<&'a mut Value> {
+fn walk<'a, 't>(
+    mut at: &'a mut Value,
+    tokens: impl Iterator<Item = Cow<'t, str>>,
+    create: bool,
+) -> Option<&'a mut Value> {
     for token in tokens {
         if create && at.is_null() {
             *at = Value::Object(Map::new());
         }
         at = match at {
             Value::Object(map) => {
-                if create {
-                    map.entry(token.as_str()).or_insert(Value::Null)
-                } else {
-                    map.get_mut(token.as_str())?
+                if !map.contains_key(token.as_ref()) {
+                    if !create {
+                        return None;
+                    }
+                    map.insert(String::from(token.as_ref()), Value::Null);
                 }
+                map.get_mut(token.as_ref())?
             }
             Value::Array(list) => {
-                let index = list_index(token, list.len())?;
+                let index = list_index(&token, list.len())?;
                 if index == list.len() {
                     if !create {
                         return None;

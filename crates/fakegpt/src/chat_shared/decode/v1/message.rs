@@ -51,6 +51,32 @@ pub fn classify(doc: &Value) -> Kind {
     Kind::Answer
 }
 
+/// What [`classify`] reads of a document.
+const CLASSIFIED_BY: [&str; 6] = [
+    "/message/author/role",
+    "/message/content/content_type",
+    "/message/recipient",
+    "/message/channel",
+    "/message/metadata/is_visually_hidden_from_conversation",
+    "/message/metadata/is_thinking_preamble_message",
+];
+
+/// Whether a change at `path` (a JSON pointer) may change what
+/// [`classify`] says: whether it is, holds or lies inside something
+/// `classify` reads. A change anywhere else (a title hint, a citation, a
+/// status) leaves the document what it was. (A token with an escape names
+/// a key with `/` or `~`, which `classify` never reads.)
+pub fn may_change_kind(path: &str) -> bool {
+    let nested = |outer: &str, inner: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    CLASSIFIED_BY
+        .iter()
+        .any(|read| nested(path, read) || nested(read, path))
+}
+
 /// A document's answer text, if it has one as a string.
 pub fn answer_text(doc: &Value) -> Option<&str> {
     doc.pointer(ANSWER_PATH)?.as_str()
@@ -141,6 +167,39 @@ mod tests {
                 value.clone()
             ));
             assert_eq!(classify(&doc(other)), Kind::Other, "{path} = {value}");
+        }
+    }
+
+    #[test]
+    fn only_changes_to_what_classify_reads_may_change_the_kind() {
+        for path in [
+            "",
+            "/message",
+            "/message/metadata",
+            "/message/metadata/is_visually_hidden_from_conversation",
+            "/message/author",
+            "/message/author/role",
+            "/message/content",
+            "/message/content/content_type",
+            "/message/recipient",
+            "/message/channel",
+            "/message/channel/x",
+        ] {
+            assert!(may_change_kind(path), "{path}");
+        }
+        for path in [
+            "/message/metadata/title_hint",
+            "/message/metadata/citations/0",
+            "/message/metadata/is_visually_hidden",
+            "/message/status",
+            "/message/end_turn",
+            "/message/content/parts/0",
+            "/message/author/name",
+            "/message/channels",
+            "/conversation_id",
+            "/message/meta~1data",
+        ] {
+            assert!(!may_change_kind(path), "{path}");
         }
     }
 

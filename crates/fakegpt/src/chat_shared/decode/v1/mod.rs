@@ -494,7 +494,9 @@ impl Turn {
         let doc = &mut self.docs[index];
         let outside_content =
             !path.is_empty() && !path.starts_with("/message/content") && path != "/message";
-        if outside_content && message::classify(&doc.value) == doc.kind {
+        if outside_content
+            && (!message::may_change_kind(path) || message::classify(&doc.value) == doc.kind)
+        {
             return Ok(());
         }
         self.refresh(index, sink);

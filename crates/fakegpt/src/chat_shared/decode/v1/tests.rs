@@ -272,6 +272,34 @@ fn text_appended_quickly_is_in_the_document_before_any_other_change() {
 }
 
 #[test]
+fn changes_beside_the_text_change_what_a_document_is_only_where_classify_reads() {
+    // A title hint, a citation, a status: still the answer.
+    let mut body = String::from("event: delta_encoding\ndata: \"v1\"\n\n");
+    body += &add(0, assistant(json!({})));
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "append", "v": "Shown"}));
+    body += &delta(json!({"p": "/message/metadata/title_hint", "o": "append", "v": "A title"}));
+    body += &delta(json!({"v": " hint"}));
+    body += &delta(json!({"p": "/message/metadata", "o": "append", "v": {"citations": []}}));
+    body += &delta(json!({"p": "/message/status", "o": "replace", "v": "in_progress"}));
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "append", "v": " text"}));
+    // Then hidden, by a flag set at its own path: nothing more is shown.
+    body += &delta(
+        json!({"p": "/message/metadata/is_visually_hidden_from_conversation",
+                          "o": "replace", "v": true}),
+    );
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "append", "v": " HIDDEN"}));
+    // Another answer, turned into a preamble by a merge of its metadata.
+    body += &add(1, assistant(json!({"id": "m2"})));
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "append", "v": ", more"}));
+    body += &delta(json!({"p": "/message/metadata", "o": "append",
+                          "v": {"is_thinking_preamble_message": true}}));
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "append", "v": " PREAMBLE"}));
+    body += "data: [DONE]\n\n";
+    let (text, _, _) = run(body.as_bytes(), 9);
+    assert_eq!(text.unwrap(), "Shown text\n\n, more");
+}
+
+#[test]
 fn hostile_frames_are_bounded() {
     let mut body = String::from("event: delta_encoding\ndata: \"v1\"\n\n");
     body += &add(0, assistant(json!({})));
