@@ -12,9 +12,13 @@
 /// escapes, `c` a whole number.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Flat<'a> {
+    /// The path.
     pub p: Option<&'a str>,
+    /// The operation.
     pub o: Option<&'a str>,
+    /// The value, a string.
     pub v: Option<&'a str>,
+    /// The message document.
     pub c: Option<u64>,
 }
 

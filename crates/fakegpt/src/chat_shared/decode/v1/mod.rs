@@ -19,11 +19,9 @@
 
 mod doc;
 mod flat;
+mod frame;
 mod message;
 
-use std::borrow::Cow;
-
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::delta::DeltaTracker;
@@ -33,6 +31,7 @@ use crate::answer::FinishReason;
 use crate::chat_shared::step::Step;
 use crate::error::Error;
 use doc::Op;
+use frame::FrameValue;
 use message::{Kind, ANSWER_PATH};
 
 /// The most message documents one turn may hold.
@@ -104,95 +103,6 @@ impl Document {
             reasoning_tail: None,
             size: 0,
         }
-    }
-}
-
-/// A `delta` frame, borrowed from the event where it can be.
-#[derive(Deserialize)]
-struct Frame<'a> {
-    #[serde(default, borrow)]
-    p: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    o: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    v: Option<FrameValue<'a>>,
-    #[serde(default)]
-    c: Option<u64>,
-}
-
-/// A frame's `v`: a string (what most frames append), read without
-/// building a JSON value, or any other value.
-enum FrameValue<'a> {
-    Text(Cow<'a, str>),
-    Other(Value),
-}
-
-impl FrameValue<'_> {
-    fn into_value(self) -> Value {
-        match self {
-            FrameValue::Text(text) => Value::String(text.into_owned()),
-            FrameValue::Other(value) => value,
-        }
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for FrameValue<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(FrameValueVisitor)
-    }
-}
-
-struct FrameValueVisitor;
-
-impl<'de> serde::de::Visitor<'de> for FrameValueVisitor {
-    type Value = FrameValue<'de>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
-        Ok(FrameValue::Text(Cow::Borrowed(text)))
-    }
-
-    fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
-        Ok(FrameValue::Text(Cow::Owned(text.to_owned())))
-    }
-
-    fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
-        Ok(FrameValue::Text(Cow::Owned(text)))
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(FrameValue::Other(Value::Bool(v)))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(FrameValue::Other(Value::from(v)))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(FrameValue::Other(Value::from(v)))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(FrameValue::Other(Value::from(v)))
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(FrameValue::Other(Value::Null))
-    }
-
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(FrameValue::Other(Value::Null))
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(FrameValue::Other)
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Value::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(FrameValue::Other)
     }
 }
 
@@ -358,19 +268,8 @@ impl Turn {
     }
 
     fn frame(&mut self, data: &[u8], sink: &mut Sink<'_>) -> Result<(), Error> {
-        // Most frames are plain (`{"v": "more text"}`, an explicit append):
-        // read without the JSON parser, to the same effect.
-        let frame = match flat::read(data) {
-            Some(flat) => Frame {
-                p: flat.p.map(Cow::Borrowed),
-                o: flat.o.map(Cow::Borrowed),
-                v: flat.v.map(|text| FrameValue::Text(Cow::Borrowed(text))),
-                c: flat.c,
-            },
-            None => match serde_json::from_slice::<Frame>(data) {
-                Ok(frame) => frame,
-                Err(_) => return Ok(()),
-            },
+        let Some(frame) = frame::read(data) else {
+            return Ok(());
         };
         let op = match frame.o.as_deref() {
             Some(name) => match Op::parse(name) {
