@@ -15,7 +15,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 
 
@@ -28,14 +27,19 @@ def curl(*args: str) -> bytes:
     return subprocess.run(["curl", "-sS", *args], check=True, capture_output=True).stdout
 
 
-def main() -> None:
-    url, prompt = sys.argv[1], sys.argv[2]
-    dialect = sys.argv[3] if len(sys.argv) > 3 else "legacy"
+def log_in(url: str) -> tuple[str, str]:
+    """Logs in as a client would (loads, login, session) with curl: the
+    cookie jar's path and the access token."""
     jar = tempfile.NamedTemporaryFile(delete=False).name
     loads = json.loads(curl(f"{url}/api/loads"))["loads"]
     form = urllib.parse.urlencode({"token_key": loads[0]["token_id"], "session_password": "abcdefghij"})
     curl("-c", jar, "-b", jar, "-L", "-d", form, f"{url}/auth/login")
     token = json.loads(curl("-b", jar, f"{url}/api/auth/session"))["accessToken"]
+    return jar, token
+
+
+def conversation(prompt: str, dialect: str) -> str:
+    """The conversation request's body, offering `v1` when asked."""
     request = {
         "action": "next",
         "messages": [{"id": "1", "author": {"role": "user"}, "content": {"content_type": "text", "parts": [prompt]}, "metadata": {}}],
@@ -43,16 +47,29 @@ def main() -> None:
     }
     if dialect == "v1":
         request["supported_encodings"] = ["v1"]
-    body = json.dumps(request)
+    return json.dumps(request)
+
+
+def receive(url: str, jar: str, token: str, body: str) -> tuple[float, int]:
+    """curl receiving one answer into /dev/null: its CPU seconds and the
+    body's size."""
     before = children_cpu()
     done = subprocess.run(
         ["curl", "-sS", "-b", jar, "-H", f"X-Authorization: Bearer {token}", "-H", "Content-Type: application/json",
          "-d", body, "-o", "/dev/null", "-w", "%{size_download}", f"{url}/api/conversation"],
         check=True, capture_output=True,
     )
-    receive = children_cpu() - before
+    return children_cpu() - before, int(float(done.stdout))
+
+
+def main() -> None:
+    url, prompt = sys.argv[1], sys.argv[2]
+    dialect = sys.argv[3] if len(sys.argv) > 3 else "legacy"
+    jar, token = log_in(url)
+    seconds, size = receive(url, jar, token, conversation(prompt, dialect))
     os.remove(jar)
-    print(f"{receive:.4f} {int(float(done.stdout))}")
+    print(f"{seconds:.4f} {size}")
 
 
-main()
+if __name__ == "__main__":
+    main()
