@@ -31,12 +31,20 @@ pub struct Frame<'a> {
     /// The operation; `None`: the last frame's.
     #[serde(default, borrow)]
     pub o: Option<Cow<'a, str>>,
-    /// The value.
-    #[serde(default, borrow)]
+    /// The value (`null` too); `None`: there is none.
+    #[serde(default, borrow, deserialize_with = "present")]
     pub v: Option<FrameValue<'a>>,
     /// The message document; `None`: the current one.
     #[serde(default)]
     pub c: Option<u64>,
+}
+
+/// `v` as given, `null` included: an `Option` field would take `null` for
+/// no value, and a `replace` with `null` for nothing to do.
+fn present<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<FrameValue<'a>>, D::Error> {
+    FrameValue::deserialize(deserializer).map(Some)
 }
 
 /// A frame's `v`: a string (what most frames append), read without

@@ -300,6 +300,42 @@ fn changes_beside_the_text_change_what_a_document_is_only_where_classify_reads()
 }
 
 #[test]
+fn a_patch_applies_each_operation_that_is_one_and_null_is_a_value() {
+    let mut body = String::from("event: delta_encoding\ndata: \"v1\"\n\n");
+    body += &add(0, assistant(json!({})));
+    body += &delta(json!({"p": "", "o": "patch", "v": [
+        {"p": "/message/content/parts/0", "o": "append", "v": "One"},
+        "not an operation",
+        {"p": 5, "o": "append", "v": "NOT A PATH"},
+        {"p": "/message/content/parts/0", "o": "frobnicate", "v": "NOT AN OP"},
+        {"p": "/message/content/parts/0", "o": "append", "v": ", \"two\" \\ "},
+        {"p": "/message/metadata", "o": "append", "v": {"citations": []}},
+    ]}));
+    // A batch after a patch is another patch.
+    body += &delta(json!({"v": [{"p": "/message/content/parts/0", "o": "append", "v": "three"}]}));
+    // Hidden, then a flag set to null: visible again, and its text shown.
+    body += &delta(
+        json!({"p": "/message/metadata/is_visually_hidden_from_conversation",
+                          "o": "replace", "v": true}),
+    );
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "append", "v": " four"}));
+    body += &delta(
+        json!({"p": "/message/metadata/is_visually_hidden_from_conversation",
+                          "o": "replace", "v": null}),
+    );
+    body += &delta(json!({"p": "/message/content/parts/0", "o": "append", "v": "."}));
+    body += "data: [DONE]\n\n";
+    for step in [1, 13, body.len()] {
+        let (text, _, _) = run(body.as_bytes(), step);
+        assert_eq!(
+            text.unwrap(),
+            "One, \"two\" \\ three four.",
+            "reads of {step} bytes"
+        );
+    }
+}
+
+#[test]
 fn hostile_frames_are_bounded() {
     let mut body = String::from("event: delta_encoding\ndata: \"v1\"\n\n");
     body += &add(0, assistant(json!({})));
