@@ -1,10 +1,9 @@
 //! The conversation request and its answer as a stream of new text.
 
-use std::time::Duration;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::Stream;
