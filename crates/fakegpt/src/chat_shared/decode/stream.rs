@@ -61,31 +61,15 @@ where
             }
             other => other,
         };
-        if !reasoning.is_empty() {
-            self.ready.push_back(Ok(Chunk::Reasoning(reasoning)));
-        }
-        match text {
-            Ok(text) if !text.is_empty() => self.ready.push_back(Ok(Chunk::Text(text))),
-            Ok(_) => {}
-            Err(err) => {
-                self.ready.push_back(Err(err));
-                self.ended = true;
-                self.report = None;
-                return None;
-            }
-        }
-        if self.ended {
+        if self.queue(reasoning, text) && self.ended {
             self.end();
         }
         None
     }
 
-    /// The body is over (or `[DONE]` came): what the decoder still holds,
-    /// the report, then the finish reason.
-    fn end(&mut self) {
-        self.ended = true;
-        let text = self.decoder.finish();
-        let reasoning = self.decoder.take_reasoning();
+    /// Queues new reasoning, then new text or the error that ends the
+    /// stream (no report then); whether the stream may go on to its end.
+    fn queue(&mut self, reasoning: String, text: Result<String, Error>) -> bool {
         if !reasoning.is_empty() {
             self.ready.push_back(Ok(Chunk::Reasoning(reasoning)));
         }
@@ -94,12 +78,25 @@ where
                 if !text.is_empty() {
                     self.ready.push_back(Ok(Chunk::Text(text)));
                 }
+                true
             }
             Err(err) => {
                 self.ready.push_back(Err(err));
+                self.ended = true;
                 self.report = None;
-                return;
+                false
             }
+        }
+    }
+
+    /// The body is over (or `[DONE]` came): what the decoder still holds,
+    /// the report, then the finish reason.
+    fn end(&mut self) {
+        self.ended = true;
+        let text = self.decoder.finish();
+        let reasoning = self.decoder.take_reasoning();
+        if !self.queue(reasoning, text) {
+            return;
         }
         if let Some(report) = self.report.take() {
             report(self.decoder.ids());
