@@ -277,6 +277,29 @@ async fn a_stall_ends_with_an_idle_timeout() {
 }
 
 #[tokio::test]
+async fn an_answer_paced_within_the_idle_timeout_outlasts_it() {
+    // 40 events 25 ms apart: a second in all, over three idle timeouts,
+    // with no wait longer than one.
+    let (upstream, provider) = upstream_and_provider(Config {
+        event_delay: std::time::Duration::from_millis(25),
+        reply_chars: 160,
+        ..Config::default()
+    })
+    .await;
+    let timeouts = fakegpt::Timeouts {
+        idle: Some(std::time::Duration::from_millis(300)),
+        ..fakegpt::Timeouts::default()
+    };
+    let started = std::time::Instant::now();
+    let text = collect(&provider, request("x").timeouts(timeouts))
+        .await
+        .expect("no timeout")
+        .concat();
+    assert!(started.elapsed() > std::time::Duration::from_millis(600));
+    assert_eq!(text, upstream.reply_for("x"));
+}
+
+#[tokio::test]
 async fn dropping_the_stream_cancels_the_request() {
     let (upstream, provider) = upstream_and_provider(Config {
         event_delay: std::time::Duration::from_millis(20),

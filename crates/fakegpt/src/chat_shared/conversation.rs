@@ -57,12 +57,13 @@ pub fn body_chunks(
     idle: Option<Duration>,
     deadline: Option<(Instant, Duration)>,
 ) -> BodyChunks {
-    let last = Instant::now();
+    let now = Instant::now();
     BodyChunks {
         body: Box::pin(response.bytes_stream()),
-        idle: idle.map(|after| (Box::pin(tokio::time::sleep_until(last + after)), after)),
+        idle: idle.map(|after| (Box::pin(tokio::time::sleep_until(now + after)), after)),
         total: deadline.map(|(at, after)| (Box::pin(tokio::time::sleep_until(at)), after)),
-        last,
+        waiting_since: now,
+        fresh: false,
         ended: false,
     }
 }
@@ -71,14 +72,18 @@ pub fn body_chunks(
 ///
 /// Written by hand: a fast answer is thousands of small chunks, and each
 /// costs one poll of the body here, then of a timer only when none is
-/// ready. The idle timer is armed once and moved on only when it fires
-/// early (bytes came meanwhile): a chunk costs a clock read, not a timer.
+/// ready. The idle timeout counts silence while waiting: the clock is read
+/// when a wait begins after bytes came, not for every chunk, and the timer
+/// is armed once and moved on only when it fires early.
 pub struct BodyChunks {
     body: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
     idle: Option<(Pin<Box<Sleep>>, Duration)>,
     total: Option<(Pin<Box<Sleep>>, Duration)>,
-    /// When the last bytes came (kept only with an idle timeout).
-    last: Instant,
+    /// When the wait for bytes began: the start, or the first wait after
+    /// the last bytes came.
+    waiting_since: Instant,
+    /// Whether bytes came since `waiting_since`.
+    fresh: bool,
     ended: bool,
 }
 
@@ -92,11 +97,14 @@ impl BodyChunks {
             }
         }
         let (timer, after) = self.idle.as_mut()?;
+        if std::mem::take(&mut self.fresh) {
+            self.waiting_since = Instant::now();
+        }
         while timer.as_mut().poll(cx).is_ready() {
-            if self.last + *after <= Instant::now() {
+            if self.waiting_since + *after <= Instant::now() {
                 return Some(step.timeout(TimeoutKind::Idle, *after));
             }
-            timer.as_mut().reset(self.last + *after);
+            timer.as_mut().reset(self.waiting_since + *after);
         }
         None
     }
@@ -112,9 +120,7 @@ impl Stream for BodyChunks {
         }
         match this.body.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
-                if this.idle.is_some() {
-                    this.last = Instant::now();
-                }
+                this.fresh = true;
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(e))) => {
