@@ -142,6 +142,30 @@ fn decode(body: &[u8]) -> usize {
     total + decoder.finish().map(|d| d.len()).unwrap_or(0)
 }
 
+/// The body cut after every event, as an unpaced stream whose events are
+/// each their own HTTP chunk reaches the decoder.
+fn events_of(body: &[u8]) -> Vec<&[u8]> {
+    let mut events = Vec::new();
+    let mut start = 0;
+    for end in memchr::memmem::find_iter(body, b"\n\n") {
+        events.push(&body[start..end + 2]);
+        start = end + 2;
+    }
+    events.push(&body[start..]);
+    events
+}
+
+/// The decoder fed one event at a time: what each feed costs beyond its
+/// bytes (the result's allocation, the splitter's bookkeeping).
+fn decode_per_event(events: &[&[u8]]) -> usize {
+    let mut decoder = Decoder::new(16 << 20).with_max_answer(16 << 20);
+    let mut total = 0;
+    for event in events {
+        total += decoder.feed(event).map(|d| d.len()).unwrap_or(0);
+    }
+    total + decoder.finish().map(|d| d.len()).unwrap_or(0)
+}
+
 /// Our event splitter alone: the framing part of the decoder's work.
 fn sse_split(body: &[u8]) -> usize {
     let mut splitter = EventSplitter::new(16 << 20);
@@ -215,6 +239,13 @@ fn benches(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("decoder", events), &body, |b, body| {
             b.iter(|| decode(body))
         });
+        let cut = events_of(&body);
+        assert_eq!(decode_per_event(&cut), answer.len(), "the same, per event");
+        group.bench_with_input(
+            BenchmarkId::new("decoder_per_event", events),
+            &cut,
+            |b, cut| b.iter(|| decode_per_event(cut)),
+        );
         group.bench_with_input(BenchmarkId::new("sse_split", events), &body, |b, body| {
             b.iter(|| sse_split(body))
         });

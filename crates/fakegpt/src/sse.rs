@@ -303,6 +303,13 @@ fn field(line: &[u8]) -> Field {
     if line.is_empty() {
         return Field::Blank;
     }
+    // The two fields a stream is made of, without a search for the colon.
+    if let Some(value) = line.strip_prefix(b"data:") {
+        return Field::Data(line.len() - value.len() + usize::from(value.first() == Some(&b' ')));
+    }
+    if let Some(value) = line.strip_prefix(b"event:") {
+        return Field::Event(line.len() - value.len() + usize::from(value.first() == Some(&b' ')));
+    }
     let (name, value_at) = match memchr::memchr(b':', line) {
         Some(0) => return Field::Other,
         Some(colon) => {

@@ -27,9 +27,9 @@ pub fn read(data: &[u8]) -> Option<Flat<'_>> {
     let mut frame = Flat::default();
     let mut rest = skip_ws(skip_ws(data).strip_prefix(b"{")?);
     loop {
-        let (key, after) = string(rest)?;
+        let (key, after) = raw_string(rest)?;
         rest = skip_ws(skip_ws(after).strip_prefix(b":")?);
-        if key == "c" {
+        if key == b"c" {
             let (n, after) = number(rest)?;
             if frame.c.replace(n).is_some() {
                 return None;
@@ -37,9 +37,9 @@ pub fn read(data: &[u8]) -> Option<Flat<'_>> {
             rest = after;
         } else {
             let slot = match key {
-                "p" => &mut frame.p,
-                "o" => &mut frame.o,
-                "v" => &mut frame.v,
+                b"p" => &mut frame.p,
+                b"o" => &mut frame.o,
+                b"v" => &mut frame.v,
                 _ => return None,
             };
             let (text, after) = string(rest)?;
@@ -64,16 +64,20 @@ pub fn read(data: &[u8]) -> Option<Flat<'_>> {
 /// A string without escapes or control characters at the start of
 /// `bytes`, and what follows it.
 fn string(bytes: &[u8]) -> Option<(&str, &[u8])> {
+    let (raw, after) = raw_string(bytes)?;
+    Some((std::str::from_utf8(raw).ok()?, after))
+}
+
+/// The bytes of a string without escapes or control characters at the
+/// start of `bytes` (not yet checked to be UTF-8: a key is only compared
+/// with ASCII names), and what follows it.
+fn raw_string(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     let raw = bytes.strip_prefix(b"\"")?;
     let end = memchr::memchr2(b'"', b'\\', raw)?;
-    if raw[end] != b'"' {
+    if raw[end] != b'"' || raw[..end].iter().any(|&b| b < 0x20) {
         return None;
     }
-    let text = std::str::from_utf8(&raw[..end]).ok()?;
-    if text.bytes().any(|b| b < 0x20) {
-        return None;
-    }
-    Some((text, &raw[end + 1..]))
+    Some((&raw[..end], &raw[end + 1..]))
 }
 
 /// A whole number (JSON's grammar: no sign, no leading zero) that fits a

@@ -77,6 +77,27 @@ pub fn may_change_kind(path: &str) -> bool {
         .any(|read| nested(path, read) || nested(read, path))
 }
 
+/// Whether merging an object with `keys` into the value at `path` (an
+/// `append` of an object) may change what [`classify`] says. A merge sets
+/// each key's value whole, so it is a change at `path/key` for each key:
+/// a citation merged into the metadata is no change of kind, a hidden
+/// flag is. (A key with `/` or `~` is never one `classify` reads.)
+pub fn merge_may_change_kind<'a>(path: &str, mut keys: impl Iterator<Item = &'a str>) -> bool {
+    CLASSIFIED_BY.iter().any(|read| {
+        read.strip_prefix(path).is_some_and(|rest| rest.is_empty())
+            || path
+                .strip_prefix(read)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }) || keys.any(|key| {
+        CLASSIFIED_BY.iter().any(|read| {
+            read.strip_prefix(path)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .and_then(|rest| rest.split('/').next())
+                == Some(key)
+        })
+    })
+}
+
 /// A document's answer text, if it has one as a string.
 pub fn answer_text(doc: &Value) -> Option<&str> {
     doc.pointer(ANSWER_PATH)?.as_str()
@@ -200,6 +221,46 @@ mod tests {
             "/message/meta~1data",
         ] {
             assert!(!may_change_kind(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn a_merge_changes_the_kind_only_through_keys_classify_reads() {
+        let merges: [(&str, &[&str], bool); 12] = [
+            ("/message/metadata", &["citations"], false),
+            (
+                "/message/metadata",
+                &["content_references", "title_hint"],
+                false,
+            ),
+            ("/message/metadata", &[], false),
+            (
+                "/message/metadata",
+                &["citations", "is_visually_hidden_from_conversation"],
+                true,
+            ),
+            ("/message/metadata", &["is_thinking_preamble_message"], true),
+            ("/message", &["status", "end_turn"], false),
+            ("/message", &["metadata"], true),
+            ("/message", &["channel"], true),
+            ("", &["message"], true),
+            ("", &["conversation_id"], false),
+            // At or inside what classify reads, any merge may change it.
+            (
+                "/message/metadata/is_visually_hidden_from_conversation",
+                &[],
+                true,
+            ),
+            ("/message/author/role/x", &["y"], true),
+        ];
+        for (path, keys, expected) in merges {
+            let changes = merge_may_change_kind(path, keys.iter().copied());
+            assert_eq!(changes, expected, "{path} {keys:?}");
+            // Never narrower than a change of every key's value.
+            let any_key = keys
+                .iter()
+                .any(|key| may_change_kind(&format!("{path}/{key}")));
+            assert!(changes || !any_key, "{path} {keys:?}");
         }
     }
 

@@ -378,6 +378,15 @@ impl Turn {
                 }
             }
         }
+        // A merge changes only its keys: what they are decides whether the
+        // document's kind may change.
+        let merge_changes_kind = match (&v, op) {
+            (Value::Object(keys), Op::Append) => Some(message::merge_may_change_kind(
+                path,
+                keys.keys().map(String::as_str),
+            )),
+            _ => None,
+        };
         let doc = &mut self.docs[index];
         doc.flush();
         doc::apply(&mut doc.value, path, op, v);
@@ -394,7 +403,8 @@ impl Turn {
         let outside_content =
             !path.is_empty() && !path.starts_with("/message/content") && path != "/message";
         if outside_content
-            && (!message::may_change_kind(path) || message::classify(&doc.value) == doc.kind)
+            && (!merge_changes_kind.unwrap_or_else(|| message::may_change_kind(path))
+                || message::classify(&doc.value) == doc.kind)
         {
             return Ok(());
         }
