@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # One long answer (CHARS characters, 4 per event) received by: curl (the
 # floor: receiving the bytes, logged in beforehand), `fakegpt chat` (the
-# whole process: start-up, login and decoding included), and gpt4free
-# 0.5.2.9's FakeGpt (in-process, logged in beforehand; it reads only the
-# legacy dialect). Four framings from the emulator, each event's JSON
+# whole process: start-up and decoding included) twice — with the session
+# its default `file` store kept from an earlier run, as a user's next
+# command runs and as the others are measured, and logging in first
+# (`--store memory`) — and gpt4free 0.5.2.9's FakeGpt (in-process, logged
+# in beforehand; it reads only the legacy dialect). Four framings from the
+# emulator, each event's JSON
 # carrying a fresh timestamp before the answer as a real upstream's does:
 #   legacy, unpaced    cumulative events as fast as the socket takes them
 #   legacy, paced      one event every PACE ms, each its own read
@@ -28,8 +31,8 @@ prompt="Tell me a long story"
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 before="${BEFORE:-}"
-printf '%-16s %10s %9s %16s %18s %16s %16s\n' framing "MB" "curl s" "fakegpt s (×curl)" "gpt4free s (×curl)" "gpt4free/fakegpt" \
-  "$( [ -n "$before" ] && echo "before s (×curl)")"
+printf '%-16s %6s %7s %18s %18s %18s %16s %16s\n' framing "MB" "curl s" "fakegpt s (×curl)" "+login s (×curl)" \
+  "gpt4free s (×curl)" "gpt4free/fakegpt" "$( [ -n "$before" ] && echo "before, +login (×curl)")"
 for framing in "legacy 0" "legacy $pace" "v1 0" "v1 $pace"; do
   read -r dialect delay <<<"$framing"
   out="$tmp/upstream-$dialect-$delay"
@@ -37,11 +40,15 @@ for framing in "legacy 0" "legacy $pace" "v1 0" "v1 $pace"; do
     --chars-per-event 4 --delay-ms "$delay" >"$out" 2>/dev/null &
   pids+=($!)
   url=$(wait_line "$out")
-  curl_s=(); ours=(); theirs=(); old=()
+  # The session kept in a file store, as the default `file` store keeps it.
+  kept=(chat --base-url "$url" --store "file:$tmp/state-$dialect-$delay" --dialect "$dialect")
+  "$bin" "${kept[@]}" "log in" >/dev/null
+  curl_s=(); ours=(); login=(); theirs=(); old=()
   for _ in $(seq "$runs"); do
     read -r receive size < <("$venv/bin/python" bench/floor.py "$url" "$prompt" "$dialect")
     curl_s+=("$receive")
-    ours+=("$("$venv/bin/python" bench/cpu.py "$bin" chat --base-url "$url" --store memory --dialect "$dialect" "$prompt")")
+    ours+=("$("$venv/bin/python" bench/cpu.py "$bin" "${kept[@]}" "$prompt")")
+    login+=("$("$venv/bin/python" bench/cpu.py "$bin" chat --base-url "$url" --store memory --dialect "$dialect" "$prompt")")
     if [ "$dialect" = legacy ] && [ -n "$before" ]; then
       old+=("$("$venv/bin/python" bench/cpu.py "$before" chat --base-url "$url" --store memory "$prompt")")
     fi
@@ -52,14 +59,16 @@ for framing in "legacy 0" "legacy $pace" "v1 0" "v1 $pace"; do
   kill "${pids[-1]}" 2>/dev/null || true
   c=$(printf '%s\n' "${curl_s[@]}" | median)
   o=$(printf '%s\n' "${ours[@]}" | median)
+  l=$(printf '%s\n' "${login[@]}" | median)
   t=$( [ "${#theirs[@]}" -gt 0 ] && printf '%s\n' "${theirs[@]}" | median || echo "")
   b=$( [ "${#old[@]}" -gt 0 ] && printf '%s\n' "${old[@]}" | median || echo "")
   label="$dialect, $( [ "$delay" = 0 ] && echo unpaced || echo "${delay} ms")"
-  awk -v label="$label" -v size="$size" -v c="$c" -v o="$o" -v t="$t" -v b="$b" 'BEGIN {
-    theirs = (t == "") ? sprintf("%18s", "cannot read v1") : sprintf("%9.3f (%5.2fx)", t, t / c)
+  awk -v label="$label" -v size="$size" -v c="$c" -v o="$o" -v l="$l" -v t="$t" -v b="$b" 'BEGIN {
+    theirs = (t == "") ? sprintf("%18s", "cannot read v1") : sprintf("%9.4f (%5.2fx)", t, t / c)
     ratio = (t == "") ? "" : sprintf("%.1fx", t / o)
-    old = (b == "") ? "" : sprintf("%9.3f (%5.2fx)", b, b / c)
-    printf "%-16s %10.1f %9.3f %9.3f (%5.2fx) %s %16s %16s\n", label, size / 1e6, c, o, o / c, theirs, ratio, old
+    old = (b == "") ? "" : sprintf("%9.4f (%5.2fx)", b, b / c)
+    printf "%-16s %6.1f %7.4f %9.4f (%5.2fx) %9.4f (%5.2fx) %s %16s %16s\n", label, size / 1e6, c, o, o / c, l, l / c, theirs, ratio, old
   }'
 done
-echo "median of $runs runs; curl and fakegpt are whole processes, gpt4free is measured in-process after its log-in"
+echo "median of $runs runs; curl and fakegpt are whole processes, gpt4free is measured in-process after its log-in;"
+echo "fakegpt: the session kept from an earlier run (curl and gpt4free are logged in beforehand too); +login: logging in first"
