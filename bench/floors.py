@@ -2,12 +2,14 @@
 run in turn, RUNS rounds, against one emulator, CPU seconds from getrusage
 (medians), each also as a multiple of curl's.
 
-usage: python floors.py URL RUNS DIALECT FAKEGPT FLOOR_REQWEST FLOOR_HYPER FLOOR_LIBRARY [BEFORE]
+usage: python floors.py URL RUNS DIALECT FAKEGPT FLOOR_REQWEST FLOOR_HYPER FLOOR_RAW FLOOR_LIBRARY [BEFORE]
 
 The clients: curl receiving the answer (logged in beforehand); a bare
 reqwest client draining the body (logged in beforehand; the floor of any
 client on reqwest and hyper); a bare hyper connection driven in the task
-that drains the body (what leaving reqwest for the answer would buy); the
+that drains the body (what leaving reqwest for the answer would buy); a
+blocking socket with the chunked framing undone by hand (what leaving
+hyper would buy); the
 fakegpt library alone (logging in, decoding, the text thrown away);
 `fakegpt chat` (the whole process); and optionally an older `fakegpt`
 binary.
@@ -43,8 +45,8 @@ def cookie_header(jar: str) -> str:
 
 
 def main() -> None:
-    url, runs, dialect, fakegpt, floor_reqwest, floor_hyper, floor_library = sys.argv[1:8]
-    before = sys.argv[8] if len(sys.argv) > 8 else None
+    url, runs, dialect, fakegpt, floor_reqwest, floor_hyper, floor_raw, floor_library = sys.argv[1:9]
+    before = sys.argv[9] if len(sys.argv) > 9 else None
     jar, token = log_in(url)
     body = conversation(PROMPT, dialect)
     env = dict(os.environ, URL=url, TOKEN=token, COOKIE=cookie_header(jar), BODY=body)
@@ -53,6 +55,7 @@ def main() -> None:
         "curl (logged in beforehand)": lambda: receive(url, jar, token, body)[0],
         "reqwest draining the body (logged in beforehand)": lambda: cpu([floor_reqwest], env),
         "hyper in the reading task, draining (logged in)": lambda: cpu([floor_hyper], env),
+        "HTTP read by hand, draining (logged in)": lambda: cpu([floor_raw], env),
         "the fakegpt library alone": lambda: cpu([floor_library, url, dialect, PROMPT]),
         "fakegpt chat": lambda: cpu([fakegpt, *chat]),
     }
