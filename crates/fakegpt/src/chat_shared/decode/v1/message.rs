@@ -67,14 +67,16 @@ const CLASSIFIED_BY: [&str; 6] = [
 /// status) leaves the document what it was. (A token with an escape names
 /// a key with `/` or `~`, which `classify` never reads.)
 pub fn may_change_kind(path: &str) -> bool {
-    let nested = |outer: &str, inner: &str| {
-        inner
-            .strip_prefix(outer)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    };
     CLASSIFIED_BY
         .iter()
-        .any(|read| nested(path, read) || nested(read, path))
+        .any(|read| within(path, read) || within(read, path))
+}
+
+/// Whether the JSON pointer `inner` is `outer` or lies inside it.
+fn within(outer: &str, inner: &str) -> bool {
+    inner
+        .strip_prefix(outer)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Whether merging an object with `keys` into the value at `path` (an
@@ -83,19 +85,15 @@ pub fn may_change_kind(path: &str) -> bool {
 /// a citation merged into the metadata is no change of kind, a hidden
 /// flag is. (A key with `/` or `~` is never one `classify` reads.)
 pub fn merge_may_change_kind<'a>(path: &str, mut keys: impl Iterator<Item = &'a str>) -> bool {
-    CLASSIFIED_BY.iter().any(|read| {
-        read.strip_prefix(path).is_some_and(|rest| rest.is_empty())
-            || path
-                .strip_prefix(read)
-                .is_some_and(|rest| rest.starts_with('/'))
-    }) || keys.any(|key| {
-        CLASSIFIED_BY.iter().any(|read| {
-            read.strip_prefix(path)
-                .and_then(|rest| rest.strip_prefix('/'))
-                .and_then(|rest| rest.split('/').next())
-                == Some(key)
+    CLASSIFIED_BY.iter().any(|read| within(read, path))
+        || keys.any(|key| {
+            CLASSIFIED_BY.iter().any(|read| {
+                read.strip_prefix(path)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .and_then(|rest| rest.split('/').next())
+                    == Some(key)
+            })
         })
-    })
 }
 
 /// A document's answer text, if it has one as a string.
