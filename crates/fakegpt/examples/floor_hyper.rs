@@ -9,6 +9,8 @@
 //! URL=… TOKEN=… COOKIE=… BODY=… cargo run --release -p fakegpt --example floor_hyper
 //! ```
 
+mod common;
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::Poll;
@@ -18,17 +20,9 @@ use http_body_util::Full;
 use hyper::body::Body;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-    let (url, token, cookie, body) = (var("URL")?, var("TOKEN")?, var("COOKIE")?, var("BODY")?);
-    let address = url
-        .strip_prefix("http://")
-        .ok_or("URL must be http://HOST:PORT")?
-        .trim_end_matches('/')
-        .to_owned();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .event_interval(1024)
-        .enable_all()
-        .build()?;
+    let conversation = common::Conversation::from_env()?;
+    let address = conversation.address()?;
+    let runtime = common::runtime()?;
     runtime.block_on(async move {
         tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(&address).await?;
@@ -40,9 +34,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .header("host", &address)
                 .header("content-type", "application/json")
                 .header("accept", "text/event-stream")
-                .header("x-authorization", format!("Bearer {token}"))
-                .header("cookie", cookie)
-                .body(Full::new(Bytes::from(body)))?;
+                .header("x-authorization", format!("Bearer {}", conversation.token))
+                .header("cookie", conversation.cookie)
+                .body(Full::new(Bytes::from(conversation.body)))?;
             let mut sent = pin!(sender.send_request(request));
             let response = std::future::poll_fn(|cx| {
                 if let Poll::Ready(response) = sent.as_mut().poll(cx) {

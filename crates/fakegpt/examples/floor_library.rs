@@ -7,6 +7,8 @@
 //! cargo run --release -p fakegpt --example floor_library -- URL [legacy|v1] [PROMPT]
 //! ```
 
+mod common;
+
 use fakegpt::{ChatRequest, Chunk, Dialect, FakeGpt, Message, Store};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,10 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(other) => return Err(format!("unknown dialect {other:?}").into()),
     };
     let prompt = args.next().unwrap_or_else(|| "Tell me a long story".into());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .event_interval(1024)
-        .enable_all()
-        .build()?;
+    let runtime = common::runtime()?;
     runtime.block_on(async move {
         tokio::spawn(async move {
             let provider = FakeGpt::builder()

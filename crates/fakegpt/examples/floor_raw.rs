@@ -8,23 +8,24 @@
 //! URL=… TOKEN=… COOKIE=… BODY=… cargo run --release -p fakegpt --example floor_raw
 //! ```
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-    let (url, token, cookie, body) = (var("URL")?, var("TOKEN")?, var("COOKIE")?, var("BODY")?);
-    let address = url
-        .strip_prefix("http://")
-        .ok_or("URL must be http://HOST:PORT")?
-        .trim_end_matches('/');
-    let mut socket = std::net::TcpStream::connect(address)?;
+    let conversation = common::Conversation::from_env()?;
+    let address = conversation.address()?;
+    let mut socket = std::net::TcpStream::connect(&address)?;
     socket.set_nodelay(true)?;
     write!(
         socket,
         "POST /api/conversation HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
-         accept: text/event-stream\r\nx-authorization: Bearer {token}\r\ncookie: {cookie}\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
+         accept: text/event-stream\r\nx-authorization: Bearer {}\r\ncookie: {}\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{}",
+        conversation.token,
+        conversation.cookie,
+        conversation.body.len(),
+        conversation.body,
     )?;
     let mut reader = BufReader::with_capacity(64 * 1024, socket);
     let mut line = String::new();

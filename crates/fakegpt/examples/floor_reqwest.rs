@@ -9,15 +9,18 @@
 //! `TOKEN` is the access token, `COOKIE` the session's `Cookie` header and
 //! `BODY` the conversation request. Prints the bytes and HTTP chunks read.
 
+mod common;
+
 use futures_util::StreamExt;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-    let (url, token, cookie, body) = (var("URL")?, var("TOKEN")?, var("COOKIE")?, var("BODY")?);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .event_interval(1024)
-        .enable_all()
-        .build()?;
+    let common::Conversation {
+        url,
+        token,
+        cookie,
+        body,
+    } = common::Conversation::from_env()?;
+    let runtime = common::runtime()?;
     runtime.block_on(async move {
         tokio::spawn(async move {
             let response = reqwest::Client::new()
