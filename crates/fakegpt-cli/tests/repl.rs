@@ -333,6 +333,10 @@ fn ctrl_c_cancels_the_answer_keeps_what_came_and_the_session_goes_on() {
     terminal.wait_for_prompt();
     terminal.keys(&["C-c"]);
     terminal.wait_for("the hint", |s| s.contains("press Ctrl-C again"));
+    // The next line is being read (the terminal in raw mode) once the
+    // prompt is back: a key sent sooner reaches the terminal between two
+    // reads, as a person pressing it at once after the hint could not.
+    terminal.wait_for_prompt();
     terminal.keys(&["C-c"]);
     assert_eq!(terminal.wait_for_exit(), "0");
     assert_eq!(up.emulator.counters().conversations, 3);
